@@ -1,0 +1,2 @@
+# shopfloor_fuzz(<name> LIBS ...) for each fuzz/<name>_fuzz.cc
+shopfloor_fuzz(plant_config LIBS sf_model)
