@@ -1,2 +1,3 @@
 # shopfloor_fuzz(<name> LIBS ...) for each fuzz/<name>_fuzz.cc
 shopfloor_fuzz(plant_config LIBS sf_model)
+shopfloor_fuzz(lineproto LIBS sf_connect)
