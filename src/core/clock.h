@@ -36,6 +36,8 @@ class SimClock : public Clock {
   int64_t Steady() const override;
   void SleepFor(Duration d) override;
 
+  // Moves Now() and Steady() forward by d and wakes sleepers that are due. d <= 0 does
+  // nothing (Steady() never goes backwards).
   void Advance(Duration d);
   // Jumps wall time (e.g. an NTP step); Steady() is unaffected. May go backwards.
   void SetWallTime(Timestamp t);

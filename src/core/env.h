@@ -98,16 +98,44 @@ class Env {
 };
 
 // An in-memory file system. Everything "synced" immediately; for fast unit tests.
+// Thread-safe. Behaves like Posix where a test can tell: a file's parent directory must
+// exist, errors carry the same codes, open files outlive RemoveFile/RenameFile, LockFile
+// is exclusive (kBusy). "/" and "." always exist; paths are compared after NormalizePath.
+// GetFreeSpace reports a nominal 1 TiB minus the bytes stored. Locks must not outlive it.
 std::unique_ptr<Env> NewMemEnv();
 
 // Wraps another Env (typically a MemEnv) and injects faults. It also tracks, per file,
 // how many bytes were synced, so DropUnsyncedData() can simulate a power loss.
+//
+// Counting: write = WritableFile::Append; sync = WritableFile::Sync or SyncDir; rename =
+// RenameFile; mutation = any of those plus opening a file for writing, RemoveFile,
+// CreateDirs, RemoveDir and TruncateFile. A failed operation still counts. Each FailNth*
+// fires once, on the nth operation of its kind after it is armed, and writes nothing.
+// After CrashAfterNthMutation(n) the nth mutation succeeds and every later one fails
+// with IOError "simulated crash" until ClearFaults(); reads keep working.
+//
+// Power-loss model, applied by DropUnsyncedData():
+//  - File content: each file written through this Env keeps the size it had at its last
+//    successful WritableFile::Sync (0 if never synced). TruncateFile lowers that mark.
+//    Files that existed before FaultEnv first opened them count as synced as they stand.
+//  - Directory entries: a file created through NewWritableFile/NewAppendableFile, or a
+//    RenameFile, is durable only once SyncDir() is called on the directory of the new name
+//    (the target's directory for renames). Undurable entries are undone, newest first: a
+//    created file is removed; a renamed file moves back to its old name (unless a newer
+//    file took that name) and the destination reverts to its earlier durable content or
+//    absence. A directory rename moves back likewise.
+//  - Removals, CreateDirs and RemoveDir are durable at once.
+//  - Write handles opened before the drop fail afterwards (the process that held them is
+//    gone); close them. Appends reach the base Env at once, so only Sync marks matter.
+// A typical crash test: CrashAfterNthMutation(n); run; DropUnsyncedData(); ClearFaults();
+// reopen and check. Files and locks from this Env must not outlive it.
 class FaultEnv : public Env {
  public:
   explicit FaultEnv(Env* base);
   ~FaultEnv() override;
 
-  // Fault plan. Operations are counted from the last ResetCounters().
+  // Fault plan. The *_count() accessors count from the last ResetCounters(); each fault
+  // counts from when it is armed.
   // Fails the nth (1-based) Append from now on with `error`; 0 disables.
   void FailNthWrite(uint64_t n, Status error);
   // Fails the nth Sync with `error`.
@@ -128,8 +156,9 @@ class FaultEnv : public Env {
   uint64_t rename_count() const;
   uint64_t mutation_count() const;
 
-  // Simulates a power loss: every file is truncated to its last synced size, files created
-  // or renamed since the last SyncDir of their directory disappear (or revert).
+  // Simulates a power loss (see the model above): every file is truncated to its last
+  // synced size, files created or renamed since the last SyncDir of their directory
+  // disappear (or revert). Fails only if the base Env fails.
   Status DropUnsyncedData();
 
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override;
@@ -153,8 +182,13 @@ class FaultEnv : public Env {
   std::unique_ptr<State> state_;
 };
 
-// Path helpers.
+// Path helpers (purely lexical; they never touch the file system).
+// "dir/name"; `name` alone when dir is empty; no doubled separator when dir ends in '/'.
 std::string JoinPath(std::string_view dir, std::string_view name);
+// The parent directory, like POSIX dirname(3): "a/b/c" -> "a/b", "c" -> ".", "/c" -> "/".
 std::string DirName(std::string_view path);
+// Collapses "//", drops "." components and trailing '/', resolves ".." against earlier
+// components: "/a//b/./../c/" -> "/a/c", "" -> ".". MemEnv and FaultEnv key paths by it.
+std::string NormalizePath(std::string_view path);
 
 }  // namespace shopfloor::core
