@@ -1,3 +1,4 @@
 # shopfloor_fuzz(<name> LIBS ...) for each fuzz/<name>_fuzz.cc
 shopfloor_fuzz(plant_config LIBS sf_model)
 shopfloor_fuzz(lineproto LIBS sf_connect)
+shopfloor_fuzz(block LIBS sf_storage)
