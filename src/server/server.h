@@ -1,0 +1,63 @@
+// The HTTP API server: InfluxDB 1.x compatible /write, the query API and health checks.
+//
+//   POST /write?precision=ns|us|ms|s|m|h[&db=..&rp=..&u=..&p=..]   line protocol body -> 204
+//   POST /api/v2/write?precision=...                                 same, for v2 clients
+//   GET  /api/v1/series?match=GLOB                                   [{"key","id","type"}]
+//   GET  /api/v1/query?series=KEY&from=&to=[&step=&agg=][&precision=][&max_points=]
+//   GET  /healthz                                                    {"status":"ok"}
+//   GET  /ping                                                       204 (InfluxDB clients)
+//   POST /query                                                      InfluxQL stub for Telegraf's
+//                                                                    CREATE DATABASE (answers ok)
+// See docs/ingest-line-protocol.md for the series key mapping and the error bodies.
+//
+// HTTP/1.1 with keep-alive; `threads` I/O threads share one io_context. Handlers run on the
+// I/O threads and block while storage makes a write durable, so `threads` bounds the number
+// of writes in flight. Bodies above max_body_bytes get 413; a request (headers and body) not
+// received within request_timeout_ms, or a keep-alive connection idle that long, is closed.
+//
+// Thread safety: Start() and Stop() from one owning thread; port() from any thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/core.h"
+
+namespace shopfloor::storage {
+class Storage;
+}
+
+namespace shopfloor::server {
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8086;  // 0 picks an ephemeral port (tests); see HttpServer::port()
+  int threads = 2;
+  uint64_t max_body_bytes = 32ull << 20;
+  uint32_t max_header_bytes = 16 << 10;
+  // Deadline for receiving one whole request, and for an idle keep-alive connection.
+  int64_t request_timeout_ms = 30'000;
+  // Series key -> id cache entries before the cache is reset (bounds its memory).
+  size_t series_cache_capacity = 1 << 20;
+  // Raw points or aggregate rows one query may return; beyond it the answer is truncated
+  // and says so ("truncated": true).
+  uint64_t max_query_points = 1'000'000;
+};
+
+class HttpServer {
+ public:
+  // Binds, listens and starts the I/O threads. `storage` and `clock` are not owned and must
+  // outlive the server. Fails with a Status naming host:port when binding fails.
+  static core::Result<std::unique_ptr<HttpServer>> Start(HttpServerOptions options, storage::Storage* storage,
+                                                         core::Clock* clock);
+  virtual ~HttpServer() = default;
+
+  // The bound port (the ephemeral one when options.port was 0).
+  virtual uint16_t port() const = 0;
+  // Stops accepting, closes connections and joins the I/O threads. Idempotent; the
+  // destructor calls it.
+  virtual void Stop() = 0;
+};
+
+}  // namespace shopfloor::server
