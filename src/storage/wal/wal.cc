@@ -60,7 +60,9 @@ core::Result<std::unique_ptr<Wal>> Wal::Open(const WalOptions& options) {
   std::unique_ptr<Wal> wal(new Wal(options));
   SF_RETURN_IF_ERROR(wal->OpenSegment(next));
   if (options.durability.mode == Mode::kInterval) {
-    wal->sync_thread_ = std::thread([raw = wal.get()] { raw->SyncLoop(); });
+    // The first deadline is taken now, not when the thread gets to run.
+    const int64_t first_deadline = options.clock->Steady() + options.durability.interval;
+    wal->sync_thread_ = std::thread([raw = wal.get(), first_deadline] { raw->SyncLoop(first_deadline); });
   }
   return wal;
 }
@@ -272,11 +274,11 @@ Status Wal::RemoveSegmentsBefore(uint64_t segment) {
   return s;
 }
 
-void Wal::SyncLoop() {
+void Wal::SyncLoop(int64_t first_deadline) {
   const int64_t interval = options_.durability.interval;
   core::Clock* clock = options_.clock;
   std::unique_lock<std::mutex> lock(mu_);
-  int64_t deadline = clock->Steady() + interval;
+  int64_t deadline = first_deadline;
   while (!stopping_) {
     const int64_t now = clock->Steady();
     if (now < deadline) {

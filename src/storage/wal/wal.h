@@ -93,7 +93,7 @@ class Wal {
   };
   // Runs fn while owning the file (at the front of the queue, mu_ released).
   core::Status RunExclusive(ExclusiveKind kind, const std::function<core::Status()>& fn);
-  void SyncLoop();
+  void SyncLoop(int64_t first_deadline);  // Steady() time of the first sync
   void SetError(const core::Status& s);  // requires: mu_ held
 
   const WalOptions options_;
