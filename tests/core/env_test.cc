@@ -350,6 +350,28 @@ TYPED_TEST(EnvTest, WriteFileAtomic) {
   EXPECT_NE(s.message().find("no/dir/CURRENT"), std::string::npos) << s.message();
 }
 
+TYPED_TEST(EnvTest, ConcurrentWritersOnDistinctFiles) {
+  constexpr int kThreads = 4;
+  constexpr int kFilesPerThread = 20;
+  std::vector<std::thread> writers;
+  std::vector<int> failures(kThreads, 0);
+  for (int writer = 0; writer < kThreads; ++writer) {
+    writers.emplace_back([&, writer] {
+      for (int file_idx = 0; file_idx < kFilesPerThread; ++file_idx) {
+        std::string name = "f" + std::to_string(writer) + "_" + std::to_string(file_idx);
+        auto file = this->env_->NewWritableFile(this->Path(name));
+        if (!file.ok() || !(*file)->Append(name).ok() || !(*file)->Close().ok()) ++failures[writer];
+        if (!this->env_->GetChildren(this->fixture_.root()).ok()) ++failures[writer];
+      }
+    });
+  }
+  for (std::thread& writer : writers) writer.join();
+  EXPECT_EQ(failures, std::vector<int>(kThreads, 0));
+  std::vector<std::string> names = this->Children(this->fixture_.root());
+  ASSERT_EQ(names.size(), static_cast<size_t>(kThreads * kFilesPerThread));
+  for (const std::string& name : names) EXPECT_EQ(this->ReadFile(this->Path(name)), name);
+}
+
 TEST(PosixEnvTest, LockIsVisibleToOtherProcesses) {
   PosixFixture fixture;
   const std::string path = JoinPath(fixture.root(), "LOCK");

@@ -1,5 +1,6 @@
 #include <stdlib.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 
@@ -315,26 +316,36 @@ TEST_F(FaultEnvTest, TruncateLowersTheSyncMark) {
   EXPECT_EQ(Read("/db/t"), "0123");
 }
 
-TEST(FaultEnvPosixTest, DropsUnsyncedDataOnTheRealFileSystem) {
-  std::string tmpl = "/tmp/sf_fault_env_test.XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-  const std::string dir = tmpl;
-  {
-    FaultEnv fault(Env::Posix());
-    const std::string path = JoinPath(dir, "wal");
-    auto file = fault.NewWritableFile(path);
-    ASSERT_TRUE(file.ok());
-    ASSERT_TRUE(fault.SyncDir(dir).ok());
-    ASSERT_TRUE((*file)->Append("durable").ok());
-    ASSERT_TRUE((*file)->Sync().ok());
-    ASSERT_TRUE((*file)->Append("-volatile").ok());
-    ASSERT_TRUE(fault.DropUnsyncedData().ok());
-    file->reset();  // closing the dead handle must not write anything more
-    auto content = Env::Posix()->ReadFileToString(path);
-    ASSERT_TRUE(content.ok());
-    EXPECT_EQ(*content, "durable");
+// A mkdtemp directory removed on scope exit, even when an assertion fails.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = "/tmp/sf_fault_env_test.XXXXXX";
+    if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
+    path_ = tmpl;
   }
-  std::filesystem::remove_all(dir);
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+TEST(FaultEnvPosixTest, DropsUnsyncedDataOnTheRealFileSystem) {
+  TempDir dir;
+  FaultEnv fault(Env::Posix());
+  const std::string path = JoinPath(dir.path(), "wal");
+  auto file = fault.NewWritableFile(path);
+  ASSERT_TRUE(file.ok());
+  ASSERT_TRUE(fault.SyncDir(dir.path()).ok());
+  ASSERT_TRUE((*file)->Append("durable").ok());
+  ASSERT_TRUE((*file)->Sync().ok());
+  ASSERT_TRUE((*file)->Append("-volatile").ok());
+  ASSERT_TRUE(fault.DropUnsyncedData().ok());
+  file->reset();  // closing the dead handle must not write anything more
+  auto content = Env::Posix()->ReadFileToString(path);
+  ASSERT_TRUE(content.ok());
+  EXPECT_EQ(*content, "durable");
 }
 
 }  // namespace
