@@ -2,3 +2,4 @@
 shopfloor_fuzz(plant_config LIBS sf_model)
 shopfloor_fuzz(lineproto LIBS sf_connect)
 shopfloor_fuzz(block LIBS sf_storage)
+shopfloor_fuzz(wal LIBS sf_storage)

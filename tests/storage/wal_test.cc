@@ -254,6 +254,24 @@ TEST_F(WalTest, ZeroFilledTailIsTruncated) {
   EXPECT_EQ(good_size, env_->GetFileSize(path).value_or(0));
 }
 
+// Damage followed only by an incomplete payload at the end of the last segment is part of
+// the torn tail: the file is cut back to the last good payload and nothing is reported.
+TEST_F(WalTest, DamageBeforeTornTailIsCutWithIt) {
+  const size_t filler = kBlockSize - 2 * (kHeaderSize + 1) - kHeaderSize;
+  std::vector<Replayed> expected = WriteAll({"a", "b", std::string(filler, 'f'), TestPayload(1, 2 * kBlockSize)});
+  const std::string path = SegmentPath(dir_, 1);
+  std::string content = testing::ReadWhole(env_.get(), path);
+  ASSERT_GT(content.size(), 3 * kBlockSize);  // the big payload ends in block 3
+  content[kHeaderSize + 1 + kHeaderSize] ^= 0x01;                    // "b" fails its checksum
+  const uint64_t cut = 2 * kBlockSize + 100;                        // inside the MIDDLE fragment
+  testing::WriteWhole(env_.get(), path, std::string_view(content).substr(0, cut));
+  WalReplayReport report;
+  EXPECT_EQ((std::vector<Replayed>{expected[0]}), ReplayAll(env_.get(), dir_, &report));
+  EXPECT_TRUE(report.corruptions.empty()) << report.corruptions[0].ToString();
+  EXPECT_EQ(cut - (kHeaderSize + 1), report.truncated_bytes);
+  EXPECT_EQ(kHeaderSize + 1, env_->GetFileSize(path).value_or(0));
+}
+
 // A torn tail in a segment that is not the last is damage, not a crash artefact.
 TEST_F(WalTest, TornTailOfEarlierSegmentIsReported) {
   WriteAll({"a", "bb"});

@@ -117,6 +117,7 @@ core::Result<RecordReader::Event> RecordReader::Next() {
       has_stashed_full_ = false;
       payload_ = fragment_;
       record_offset_ = fragment_offset_;
+      record_end_ = end_of_buffer_offset_ - buffer_.size();
       return Event::kRecord;
     }
     auto physical = ReadPhysical();
@@ -165,6 +166,7 @@ core::Result<RecordReader::Event> RecordReader::Next() {
       if (type == RecordType::kFirst) continue;
       payload_ = fragment_;
       record_offset_ = fragment_offset_;
+      record_end_ = end_of_buffer_offset_ - buffer_.size();
       return Event::kRecord;
     }
 
@@ -184,6 +186,7 @@ core::Result<RecordReader::Event> RecordReader::Next() {
     in_fragmented_ = false;
     payload_ = assembled_;
     record_offset_ = fragmented_start_;
+    record_end_ = end_of_buffer_offset_ - buffer_.size();
     return Event::kRecord;
   }
 }

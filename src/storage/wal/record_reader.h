@@ -47,6 +47,8 @@ class RecordReader {
   // Valid until the next call to Next().
   std::string_view payload() const { return payload_; }
   uint64_t record_offset() const { return record_offset_; }
+  // The file offset just past the payload's last fragment.
+  uint64_t record_end() const { return record_end_; }
   const WalDamage& damage() const { return emitted_damage_; }
   uint64_t bytes_read() const { return end_of_buffer_offset_; }
   const std::string& file_name() const { return file_name_; }
@@ -87,6 +89,7 @@ class RecordReader {
 
   std::string_view payload_;
   uint64_t record_offset_ = 0;
+  uint64_t record_end_ = 0;
 };
 
 }  // namespace shopfloor::storage

@@ -22,29 +22,41 @@ Status DamageStatus(const WalDamage& damage, const std::string& path) {
       path, damage.detected_at);
 }
 
-// Replays one segment. Sets *torn_tail_at to the offset the file should be cut back to
-// when it ends in damage with nothing good after it.
+// Replays one segment. In the last segment, damage is held back until a good payload
+// follows it; if none does, the segment ends in a torn tail and *torn_tail_at is set to
+// the end of the last good payload (the held-back damage is part of what is cut).
 Status ReplaySegment(core::Env* env, const std::string& path, uint64_t number, bool is_last,
                      const std::function<Status(uint64_t, std::string_view)>& fn,
                      WalReplayReport* report, std::optional<uint64_t>* torn_tail_at) {
   auto file = env->NewSequentialFile(path);
   if (!file.ok()) return file.status().WithPrefix("opening WAL segment " + path);
   RecordReader reader(file->get(), path);
+  uint64_t good_end = 0;  // end of the last good payload
+  std::vector<Status> held_back;
   while (true) {
     auto event = reader.Next();
     if (!event.ok()) return event.status();
     switch (*event) {
       case RecordReader::Event::kEnd:
+        // Damage is only ever followed by a record or by damage at the end of the file,
+        // so nothing is held back here.
         return Status::OK();
       case RecordReader::Event::kRecord:
+        for (Status& s : held_back) report->corruptions.push_back(std::move(s));
+        held_back.clear();
         SF_RETURN_IF_ERROR(fn(number, reader.payload()));
         ++report->records;
+        good_end = reader.record_end();
         break;
       case RecordReader::Event::kDamage: {
         const WalDamage& damage = reader.damage();
         if (is_last && damage.at_end_of_file) {
-          *torn_tail_at = damage.start;
-          report->truncated_bytes += damage.end - damage.start;
+          *torn_tail_at = good_end;
+          report->truncated_bytes += damage.end - good_end;
+          return Status::OK();
+        }
+        if (is_last) {
+          held_back.push_back(DamageStatus(damage, path));
         } else {
           report->corruptions.push_back(DamageStatus(damage, path));
         }
