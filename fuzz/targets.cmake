@@ -3,3 +3,6 @@ shopfloor_fuzz(plant_config LIBS sf_model)
 shopfloor_fuzz(lineproto LIBS sf_connect)
 shopfloor_fuzz(block LIBS sf_storage)
 shopfloor_fuzz(wal LIBS sf_storage)
+if(TARGET sf_bench_storage)  # bench/ is configured only with SHOPFLOOR_BENCH
+  shopfloor_fuzz(bench_inputs LIBS sf_bench_storage)
+endif()
