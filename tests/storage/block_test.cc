@@ -509,17 +509,22 @@ TEST_F(BlockIndexStructureTest, FooterCountsDisagreeWithIndex) {
   uint64_t index_offset;
   BlockMeta meta = MetaFor(refs);
   meta.num_samples += 1;
-  ExpectCorruptAt(Forge(refs, meta, &index_offset), index_offset, index_offset + 100, "samples");
+  // Totals are compared after the last entry: the error points at the index's end.
+  std::string bytes = Forge(refs, meta, &index_offset);
+  const uint64_t index_end = bytes.size() - kBlockFooterSize;
+  ExpectCorruptAt(bytes, index_end, index_end, "samples");
   meta = MetaFor(refs);
   meta.max_ts += 1;
-  ExpectCorruptAt(Forge(refs, meta, &index_offset), index_offset, index_offset + 100, "max_ts");
+  bytes = Forge(refs, meta, &index_offset);
+  ExpectCorruptAt(bytes, index_end, index_end, "max_ts");
   meta = MetaFor(refs);
   meta.num_series = 1;
-  ExpectCorruptAt(Forge(refs, meta, &index_offset), index_offset, index_offset, "series");
+  bytes = Forge(refs, meta, &index_offset);
+  ExpectCorruptAt(bytes, index_offset, index_offset, "series");
   meta = MetaFor(refs);
-  meta.num_chunks = 1000;  // more than the index could hold
-  std::string bytes = Forge(refs, meta, &index_offset);
-  ExpectCorruptAt(bytes, bytes.size() - kBlockFooterSize, bytes.size(), "chunks");
+  meta.num_chunks = 1000;  // more than the index could hold: rejected from the footer
+  bytes = Forge(refs, meta, &index_offset);
+  ExpectCorruptAt(bytes, index_end + 40, index_end + 40, "chunks");
 }
 
 TEST_F(BlockIndexStructureTest, ChunksDoNotFillDataRegion) {
