@@ -26,8 +26,11 @@ constexpr double kRoundMagic = 6755399441055744.0;
 constexpr double kMaxEncodable = 2251799813685248.0;  // 2^51
 
 // The one decode formula; the encoder accepts a value only if this reproduces it exactly.
+// Dividing by the exact 10^e (instead of multiplying by the inexact 10^-e, as the paper
+// does) yields the correctly rounded double of the decimal digits * 10^(f - e), which is
+// what strtod produced for the original text: decimal data then has no exceptions.
 inline double AlpDecodeOne(int64_t digits, int exponent, int factor) {
-  return static_cast<double>(digits) * kPow10[factor] * kInvPow10[exponent];
+  return static_cast<double>(digits) * kPow10[factor] / kPow10[exponent];
 }
 
 // Encodes v with (e, f); false when v does not round-trip bit for bit.
@@ -46,35 +49,54 @@ struct Params {
   int factor = 0;
 };
 
-// Picks (e, f) by trying every pair on an evenly spaced sample of the vector and estimating
-// the packed size: width(max - min) per value plus 80 bits per exception.
+// Estimated packed bits of `values` under (e, f): width(max - min) per value plus 80 bits
+// (position and raw value) per exception.
+uint64_t EstimateBits(const double* values, size_t n, Params params) {
+  int64_t lo = std::numeric_limits<int64_t>::max(), hi = std::numeric_limits<int64_t>::min();
+  uint64_t exceptions = 0;
+  for (size_t i = 0; i < n; ++i) {
+    int64_t d;
+    if (AlpEncodeOne(values[i], params.exponent, params.factor, &d)) {
+      lo = std::min(lo, d);
+      hi = std::max(hi, d);
+    } else {
+      ++exceptions;
+    }
+  }
+  unsigned width = exceptions == n ? 0 : BitWidth(static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo));
+  return n * width + exceptions * 80;
+}
+
+// Picks (e, f): every pair is tried on an evenly spaced sample of the vector, and the few
+// best are then measured on the whole vector (a sample can miss rounding misfits).
 Params ChooseParams(const double* values, size_t n) {
   constexpr size_t kSamples = 32;
+  constexpr size_t kFinalists = 4;
   double sample[kSamples];
   size_t sample_n = std::min(n, kSamples);
   for (size_t s = 0; s < sample_n; ++s) sample[s] = values[s * n / sample_n];
 
-  Params best;
+  struct Candidate {
+    uint64_t cost;
+    Params params;
+  };
+  Candidate candidates[(kAlpMaxExponent + 1) * (kAlpMaxExponent + 2) / 2];
+  size_t count = 0;
+  for (int e = kAlpMaxExponent; e >= 0; --e) {
+    for (int f = e; f >= 0; --f) {
+      candidates[count++] = Candidate{EstimateBits(sample, sample_n, Params{e, f}), Params{e, f}};
+    }
+  }
+  size_t finalists = std::min(kFinalists, count);
+  std::partial_sort(candidates, candidates + finalists, candidates + count,
+                    [](const Candidate& a, const Candidate& b) { return a.cost < b.cost; });
+  Params best = candidates[0].params;
   uint64_t best_cost = std::numeric_limits<uint64_t>::max();
-  for (int e = 0; e <= kAlpMaxExponent; ++e) {
-    for (int f = 0; f <= e; ++f) {
-      int64_t lo = std::numeric_limits<int64_t>::max(), hi = std::numeric_limits<int64_t>::min();
-      uint64_t exceptions = 0;
-      for (size_t s = 0; s < sample_n; ++s) {
-        int64_t d;
-        if (AlpEncodeOne(sample[s], e, f, &d)) {
-          lo = std::min(lo, d);
-          hi = std::max(hi, d);
-        } else {
-          ++exceptions;
-        }
-      }
-      unsigned width = exceptions == sample_n ? 0 : BitWidth(static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo));
-      uint64_t cost = sample_n * width + exceptions * 80;
-      if (cost < best_cost) {
-        best_cost = cost;
-        best = Params{e, f};
-      }
+  for (size_t c = 0; c < finalists; ++c) {
+    uint64_t cost = EstimateBits(values, n, candidates[c].params);
+    if (cost < best_cost) {
+      best_cost = cost;
+      best = candidates[c].params;
     }
   }
   return best;
@@ -164,10 +186,10 @@ core::Status DecodeAlp(std::string_view in, size_t n, double* out) {
     UnpackBits(packed, vector_n, width, offsets);
     const uint64_t base = static_cast<uint64_t>(ZigZagDecode(zigzag_base));
     const double scale_up = kPow10[factor];
-    const double scale_down = kInvPow10[exponent];
+    const double scale_down = kPow10[exponent];
     double* dst = out + start;
     for (size_t i = 0; i < vector_n; ++i) {
-      dst[i] = static_cast<double>(static_cast<int64_t>(base + offsets[i])) * scale_up * scale_down;
+      dst[i] = static_cast<double>(static_cast<int64_t>(base + offsets[i])) * scale_up / scale_down;
     }
     for (size_t e = 0; e < exception_count; ++e) {
       size_t pos = size_t{positions[2 * e]} | (size_t{positions[2 * e + 1]} << 8);

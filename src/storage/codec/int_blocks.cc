@@ -13,28 +13,48 @@ constexpr uint8_t kWidthMask = 0x7F;
 // Bits an exception of the given offset width costs: one index byte plus the varint.
 constexpr uint64_t ExceptionBits(unsigned width) { return 8 + 8 * (width == 0 ? 1 : (width + 6) / 7); }
 
-void EncodeBlock(const uint64_t* values, size_t n, std::string* out) {
-  uint64_t base = *std::min_element(values, values + n);
+struct BlockPlan {
+  uint64_t base = 0;
+  unsigned width = 64;
+  uint64_t cost = ~uint64_t{0};
+};
+
+// The cheapest width for a given base. Values below the base wrap to huge offsets and
+// become exceptions like any other outlier.
+BlockPlan PlanForBase(const uint64_t* values, size_t n, uint64_t base) {
   // histogram[b]: how many offsets need exactly b bits.
   uint32_t histogram[65] = {};
   for (size_t i = 0; i < n; ++i) ++histogram[BitWidth(values[i] - base)];
   unsigned max_width = 64;
   while (max_width > 0 && histogram[max_width] == 0) --max_width;
-
-  // cost(w) = n * w + sum over offsets wider than w of their exception cost.
-  unsigned best_width = max_width;
-  uint64_t best_cost = uint64_t{n} * max_width;
-  uint64_t exception_cost = 0;
-  size_t exceptions = 0;
+  // cost(w) = n * w + the exception cost of every offset wider than w (+ the count byte).
+  BlockPlan plan{base, max_width, uint64_t{n} * max_width};
+  uint64_t exception_cost = 8;
   for (int w = static_cast<int>(max_width) - 1; w >= 0; --w) {
     exception_cost += histogram[w + 1] * ExceptionBits(static_cast<unsigned>(w + 1));
-    exceptions += histogram[w + 1];
-    uint64_t cost = uint64_t{n} * static_cast<unsigned>(w) + exception_cost + 8;
-    if (cost < best_cost) {
-      best_cost = cost;
-      best_width = static_cast<unsigned>(w);
+    uint64_t cost = uint64_t{n} * static_cast<unsigned>(w) + exception_cost;
+    if (cost < plan.cost) {
+      plan.cost = cost;
+      plan.width = static_cast<unsigned>(w);
     }
   }
+  return plan;
+}
+
+void EncodeBlock(const uint64_t* values, size_t n, std::string* out) {
+  // Try the minimum and a few low order statistics as the frame base, so that one low
+  // outlier (a counter reset) does not widen the whole block.
+  uint64_t sorted[kForBlockSize];
+  std::copy(values, values + n, sorted);
+  std::sort(sorted, sorted + n);
+  BlockPlan best;
+  for (size_t rank : {0, 1, 2, 4, 8}) {
+    if (rank >= n || (rank > 0 && sorted[rank] == sorted[rank - 1])) continue;
+    BlockPlan plan = PlanForBase(values, n, sorted[rank]);
+    if (plan.cost < best.cost) best = plan;
+  }
+  const uint64_t base = best.base;
+  const unsigned best_width = best.width;
 
   uint64_t packed[kForBlockSize];
   uint8_t exception_index[kForBlockSize];

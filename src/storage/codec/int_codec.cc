@@ -9,6 +9,9 @@ namespace shopfloor::storage {
 
 namespace {
 constexpr std::string_view kCodec = "int64 column";
+// Deltas are stored with the sign bit flipped, which orders them like signed integers,
+// so a frame of reference over a block of small negative and positive deltas stays narrow.
+constexpr uint64_t kSignBit = uint64_t{1} << 63;
 }  // namespace
 
 void EncodeInts(std::span<const int64_t> values, std::string* out) {
@@ -17,7 +20,7 @@ void EncodeInts(std::span<const int64_t> values, std::string* out) {
   PutVarint64(out, ZigZagEncode(values[0]));
   std::vector<uint64_t> deltas(n - 1);
   for (size_t i = 1; i < n; ++i) {
-    deltas[i - 1] = ZigZagEncode(static_cast<int64_t>(static_cast<uint64_t>(values[i]) - static_cast<uint64_t>(values[i - 1])));
+    deltas[i - 1] = (static_cast<uint64_t>(values[i]) - static_cast<uint64_t>(values[i - 1])) ^ kSignBit;
   }
   EncodeForBlocks(deltas.data(), deltas.size(), out);
 }
@@ -32,7 +35,7 @@ core::Status DecodeInts(std::string_view in, size_t n, int64_t* out) {
     uint64_t current = static_cast<uint64_t>(ZigZagDecode(first));
     out[0] = static_cast<int64_t>(current);
     for (size_t i = 1; i < n; ++i) {
-      current += static_cast<uint64_t>(ZigZagDecode(deltas[i - 1]));
+      current += deltas[i - 1] ^ kSignBit;
       out[i] = static_cast<int64_t>(current);
     }
   }

@@ -1,5 +1,6 @@
-// Int64 column codec: the first value as a zigzag varint, then the n - 1 deltas zigzagged
-// and packed in FOR blocks (int_blocks.h). Arithmetic wraps modulo 2^64, so INT64_MIN
+// Int64 column codec: the first value as a zigzag varint, then the n - 1 deltas with their
+// sign bit flipped (delta XOR 2^63, an order-preserving map to unsigned) packed in FOR
+// blocks (int_blocks.h). Arithmetic wraps modulo 2^64, so INT64_MIN
 // next to INT64_MAX round-trips (its delta is simply a wide exception).
 #pragma once
 
