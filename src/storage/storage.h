@@ -70,6 +70,11 @@ struct Options {
   int rollup_retention_factor = 10;
   // Disk quota for the data directory; 0 means none. Above it the oldest blocks are evicted.
   uint64_t disk_quota_bytes = 0;
+  // The head is also flushed when its oldest data is this old (by the Clock), so the WAL
+  // stays short and restarts stay fast.
+  Duration flush_interval = 10 * core::kMinute;
+  // How often (Clock time) the background thread looks for compaction and retention work.
+  Duration compaction_interval = core::kMinute;
   // Runs flushes, compaction and retention in a background thread. Off in unit tests that
   // drive maintenance by hand.
   bool background_maintenance = true;
@@ -133,7 +138,9 @@ struct StorageStats {
   uint64_t flushes = 0;
   uint64_t compactions = 0;
   uint64_t retention_evicted_blocks = 0;
+  uint64_t retention_evicted_samples = 0;
   uint64_t quota_evicted_blocks = 0;
+  uint64_t corruptions = 0;  // damaged records, chunks or blocks found (each also logged)
 };
 
 class Storage {
