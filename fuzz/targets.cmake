@@ -6,3 +6,4 @@ shopfloor_fuzz(wal LIBS sf_storage)
 if(TARGET sf_bench_storage)  # bench/ is configured only with SHOPFLOOR_BENCH
   shopfloor_fuzz(bench_inputs LIBS sf_bench_storage)
 endif()
+shopfloor_fuzz(chunk LIBS sf_storage)
