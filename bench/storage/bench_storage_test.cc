@@ -185,6 +185,7 @@ TEST(RealDataParsers, BadInputNamesFileAndLine) {
   EXPECT_FALSE(ParseCmapss("1 1 2 3\n", "f", 0, 0, &table).ok());
   EXPECT_FALSE(ParseDateTime("2014-13-01 00:00:00").ok());
   EXPECT_FALSE(ParseDateTime("2014-01-01T00:00:00").ok());
+  EXPECT_FALSE(ParseDateTime("9999-01-01 00:00:00").ok());
   EXPECT_TRUE(table.groups.empty());
   EXPECT_TRUE(table.records.empty());
 }

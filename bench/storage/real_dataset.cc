@@ -126,7 +126,9 @@ Result<Timestamp> ParseDateTime(std::string_view text) {
       !ParseInt(text.substr(14, 2), &minute) || !ParseInt(text.substr(17, 2), &second)) {
     return bad();
   }
-  if (year < 1900 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 ||
+  // Years outside 1900..2200 are refused: they are not in these data sets, and the
+  // nanosecond Timestamp only reaches 2262.
+  if (year < 1900 || year > 2200 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 ||
       second > 60 || hour < 0 || minute < 0 || second < 0) {
     return bad();
   }
