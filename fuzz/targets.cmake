@@ -7,3 +7,4 @@ if(TARGET sf_bench_storage)  # bench/ is configured only with SHOPFLOOR_BENCH
   shopfloor_fuzz(bench_inputs LIBS sf_bench_storage)
 endif()
 shopfloor_fuzz(chunk LIBS sf_storage)
+shopfloor_fuzz(http_params LIBS sf_server)
