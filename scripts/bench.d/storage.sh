@@ -30,10 +30,12 @@ if [ "$SIZE" = full ]; then
   OUT_JSON=bench/results/storage.json
   QUERY_RUNS=5
   COMPACT_WAIT=900
+  CODEC_REPEAT=20
 else
   OUT_JSON=bench/results/storage-smoke.json
   QUERY_RUNS=3
   COMPACT_WAIT=30
+  CODEC_REPEAT=1
 fi
 LOAD_AVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
 T0=$(date +%s)
@@ -221,7 +223,7 @@ run_codec_bench() {
     log "codec_bench not built: skipped"
     return 0
   fi
-  "$bin" --size "$SIZE" >"$TMP/codec.jsonl" 2>"$TMP/codec.log" || { tail -20 "$TMP/codec.log" >&2; die "codec_bench failed"; }
+  "$bin" --data="$DATA_ROOT" --repeat="$CODEC_REPEAT" >"$TMP/codec.jsonl" 2>"$TMP/codec.log" || { tail -20 "$TMP/codec.log" >&2; die "codec_bench failed"; }
   python3 scripts/bench.d/results.py merge-lines "$RESULTS" "$TMP/codec.jsonl"
 }
 

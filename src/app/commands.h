@@ -1,0 +1,15 @@
+// Subcommand registration. Each Add*Command adds its subcommand(s) to the CLI and, when one
+// of them runs, stores the process exit code in *exit_code.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace shopfloor::app {
+
+void AddConfigCommand(CLI::App& app, int* exit_code);
+void AddServeCommand(CLI::App& app, int* exit_code);
+void AddAdminCommand(CLI::App& app, int* exit_code);
+
+}  // namespace shopfloor::app
