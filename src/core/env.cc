@@ -87,7 +87,8 @@ std::string NormalizePath(std::string_view path) {
     if (part_idx > 0) out += '/';
     out += parts[part_idx];
   }
-  if (out.empty()) out = ".";
+  // Not `out = "."`: g++ 12 -O3 reports a false -Wrestrict on that assignment (GCC PR105329).
+  if (out.empty()) return std::string(".");
   return out;
 }
 
