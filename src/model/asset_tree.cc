@@ -72,7 +72,8 @@ TagSpec Merge(const TagSpec& base, const TagSpec& own) {
   TagSpec merged = base;
   merged.location = own.location;
   merged.name_location = own.name_location;
-  if (own.type) {
+  merged.type_written = merged.type_written || own.type_written;
+  if (own.type_written) {
     merged.type = own.type;
     merged.type_location = own.type_location;
     merged.type_overridden = true;
@@ -112,7 +113,8 @@ std::optional<TagConfig> Finalize(const TagSpec& spec, const MapReader& owner, b
   std::string what = fmt::format("tag \"{}\"", spec.name);
   bool ok = true;
   if (!spec.type) {
-    problems->Add(spec.location, fmt::format("{}: missing required key \"type\"", what));
+    // An invalid "type" was already reported where it is written.
+    if (!spec.type_written) problems->Add(spec.location, fmt::format("{}: missing required key \"type\"", what));
     return std::nullopt;
   }
   if (!IsNumeric(*spec.type)) {

@@ -3,11 +3,13 @@
 #include "model/plant_config.h"
 
 #include <exception>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "model/plant_schema.h"
@@ -18,25 +20,53 @@ namespace {
 using internal::MapReader;
 using internal::Problems;
 
+// Notes where each document starts and ignores everything else.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  std::vector<YAML::Mark> starts;
+};
+
 // Loads exactly one YAML document; syntax errors become positioned problems.
+// YAML::LoadAll is avoided on purpose: in yaml-cpp 0.7 it loops without end on input such
+// as "," (empty documents forever, until memory runs out). We load the first document and
+// ask the event parser only whether a second one exists.
 std::optional<YAML::Node> LoadDocument(std::string_view yaml_text, Problems* problems) {
-  std::vector<YAML::Node> documents;
+  YAML::Node document;
+  std::string text(yaml_text);
   try {
-    documents = YAML::LoadAll(std::string(yaml_text));
+    document = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     ConfigLocation where = internal::LocationOf(e.mark);
     problems->Add(where.line > 0 ? where : ConfigLocation{1, 1}, fmt::format("YAML syntax error: {}", e.msg));
     return std::nullopt;
   }
-  if (documents.empty() || documents.front().IsNull()) {
+  if (!document.IsDefined() || document.IsNull()) {
     problems->Add({1, 1}, "the file is empty (expected a mapping with at least \"enterprise\")");
     return std::nullopt;
   }
-  if (documents.size() > 1) {
-    problems->Add(internal::LocationOf(documents[1], {1, 1}),
-                  fmt::format("the file holds {} YAML documents; exactly one is expected", documents.size()));
+  try {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    DocumentStarts handler;
+    if (parser.HandleNextDocument(handler) && parser.HandleNextDocument(handler) && handler.starts.size() > 1) {
+      problems->Add(internal::LocationOf(handler.starts[1]).line > 0 ? internal::LocationOf(handler.starts[1])
+                                                                     : ConfigLocation{1, 1},
+                    "the file holds more than one YAML document; exactly one is expected");
+    }
+  } catch (const YAML::Exception& e) {
+    problems->Add(internal::LocationOf(e.mark), fmt::format("YAML syntax error after the first document: {}", e.msg));
   }
-  return documents.front();
+  return document;
 }
 
 void ParseTopLevel(const YAML::Node& root, PlantConfig* config, Problems* problems) {

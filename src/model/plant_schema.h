@@ -23,6 +23,7 @@ struct TagSpec {
   ConfigLocation location;       // the tag's mapping
   ConfigLocation name_location;
   std::optional<core::ValueType> type;
+  bool type_written = false;  // "type" is present, even if its value was invalid
   ConfigLocation type_location;
   std::optional<std::string> unit;
   std::optional<std::string> description;

@@ -217,6 +217,7 @@ std::optional<TagSpec> ParseTagSpec(const YAML::Node& node, ConfigLocation fallb
   if (auto type = reader.OneOf("type", {"double", "int64", "bool", "string"})) {
     spec.type = static_cast<core::ValueType>(*type);
   }
+  spec.type_written = reader.Has("type");
   spec.type_location = reader.ValueLocation("type");
   spec.unit = reader.String("unit");
   spec.description = reader.String("description");

@@ -73,8 +73,8 @@ std::string Describe(const YAML::Node& node) {
   return "an unknown node";
 }
 
-void Problems::Add(ConfigLocation where, std::string message) {
-  if (problems_.size() >= kMaxProblems) {
+void Problems::Add(ConfigLocation where, std::string message, bool always) {
+  if (problems_.size() >= kMaxProblems && !always) {
     ++dropped_;
     return;
   }
@@ -92,7 +92,8 @@ bool Problems::CountMapping(ConfigLocation where) {
   if (mappings_ == kMaxMappings + 1) {
     Add(where, fmt::format("the file describes more than {} mappings (through aliases?); "
                            "validation stopped here",
-                           kMaxMappings));
+                           kMaxMappings),
+        /*always=*/true);
   }
   return mappings_ <= kMaxMappings;
 }

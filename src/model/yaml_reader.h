@@ -36,11 +36,13 @@ class Problems {
  public:
   // Upper bounds that keep hostile input (e.g. alias bombs) from exhausting time or memory.
   static constexpr size_t kMaxProblems = 1000;
-  static constexpr size_t kMaxMappings = 1'000'000;
+  // A mapping is one asset, tag, source, ...; real plants stay far below this.
+  static constexpr size_t kMaxMappings = 200'000;
 
   explicit Problems(std::string file_name) : file_(std::move(file_name)) {}
 
-  void Add(ConfigLocation where, std::string message);
+  // Beyond kMaxProblems problems are only counted, unless `always` is set.
+  void Add(ConfigLocation where, std::string message, bool always = false);
   // Counts one mapping read; false (and one problem) once kMaxMappings is exceeded.
   bool CountMapping(ConfigLocation where);
   bool empty() const { return problems_.empty(); }
