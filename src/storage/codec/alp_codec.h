@@ -3,7 +3,7 @@
 //
 // Sensor values are usually decimals printed with a few digits (21.37, 0.005). For such a
 // vector there is an exponent e and a factor f (0 <= f <= e <= 18) such that
-//   d = round(v * 10^e * 10^-f)   and   v == d * 10^f / 10^e   (bit for bit)
+//   d = round(v * 10^e * 10^-f)   and   v == d / 10^(e - f)   (bit for bit, one rounding)
 // for most values v. The integers d are stored with frame-of-reference bit packing; the
 // values that do not round-trip (NaN, -0.0, inf, true binary fractions) are stored raw as
 // exceptions. The column is split into vectors of kAlpVectorSize values, each with its own

@@ -44,7 +44,7 @@ BlockPlan PlanForBase(const uint64_t* values, size_t n, uint64_t base) {
 void EncodeBlock(const uint64_t* values, size_t n, std::string* out) {
   // Try the minimum and a few low order statistics as the frame base, so that one low
   // outlier (a counter reset) does not widen the whole block.
-  uint64_t sorted[kForBlockSize];
+  uint64_t sorted[kForBlockSize] = {};
   std::copy(values, values + n, sorted);
   std::sort(sorted, sorted + n);
   BlockPlan best;
