@@ -122,7 +122,10 @@ class InfluxClient final : public TsdbClient {
     for (const auto& [measurement, means] : fields_by_measurement) {
       if (means.empty()) continue;
       std::string select;
-      for (const auto& m : means) select += (select.empty() ? "" : ",") + m;
+      for (const auto& m : means) {
+        if (!select.empty()) select += ',';
+        select += m;
+      }
       std::string q = fmt::format("SELECT {} FROM {} WHERE time >= {} AND time < {} GROUP BY time(1m), *", select,
                                   QuoteIdent(measurement), from, to);
       SF_ASSIGN_OR_RETURN(std::vector<InfluxSeries> tables, Query(q));
@@ -163,7 +166,10 @@ class InfluxClient final : public TsdbClient {
       out[i].resize(groups[i].fields.size());
     }
     std::string from;
-    for (const auto& m : measurements) from += (from.empty() ? "" : ",") + QuoteIdent(m);
+    for (const auto& m : measurements) {
+      if (!from.empty()) from += ',';
+      from += QuoteIdent(m);
+    }
     SF_ASSIGN_OR_RETURN(std::vector<InfluxSeries> tables, Query(fmt::format("SELECT last(*) FROM {} GROUP BY *", from)));
     for (const auto& table : tables) {
       auto it = group_index.find(GroupKey(table.name, table.tags));
