@@ -121,7 +121,7 @@ Result<Timestamp> ParseRfc3339(std::string_view text) {
     return Status::InvalidArgument(fmt::format("invalid RFC 3339 time \"{}\": {}", text, why));
   };
   size_t pos = 0;
-  int year, month, day, hour, minute, second;
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
   if (!ReadDigits(text, &pos, 4, &year) || !Expect(text, &pos, '-') || !ReadDigits(text, &pos, 2, &month) ||
       !Expect(text, &pos, '-') || !ReadDigits(text, &pos, 2, &day)) {
     return bad("expected YYYY-MM-DD");
@@ -157,7 +157,7 @@ Result<Timestamp> ParseRfc3339(std::string_view text) {
   } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
     int sign = text[pos] == '-' ? -1 : 1;
     ++pos;
-    int oh, om;
+    int oh = 0, om = 0;
     if (!ReadDigits(text, &pos, 2, &oh) || !Expect(text, &pos, ':') || !ReadDigits(text, &pos, 2, &om) ||
         oh > 23 || om > 59) {
       return bad("expected a zone offset like +02:00");
