@@ -22,7 +22,8 @@ void DecodeAndCheck(std::string_view input) {
   if (!shopfloor::storage::DecodeChunk(again, &round).ok()) __builtin_trap();
   if (round.ts != columns.ts || round.i64 != columns.i64 || round.b != columns.b || round.str != columns.str ||
       round.quality != columns.quality || round.f64.size() != columns.f64.size() ||
-      std::memcmp(round.f64.data(), columns.f64.data(), columns.f64.size() * sizeof(double)) != 0) {
+      (!columns.f64.empty() &&
+       std::memcmp(round.f64.data(), columns.f64.data(), columns.f64.size() * sizeof(double)) != 0)) {
     __builtin_trap();
   }
 }

@@ -1,5 +1,6 @@
 #include "storage/codec/bit_stream.h"
 
+#include <algorithm>
 #include <utility>
 
 #include <fmt/format.h>
@@ -135,7 +136,7 @@ size_t UnpackDispatch(unsigned width, const uint8_t* src, size_t n, size_t src_b
 
 void UnpackBits(const uint8_t* src, size_t n, unsigned width, uint64_t* out) {
   if (width == 0) {
-    std::memset(out, 0, n * sizeof(uint64_t));
+    std::fill_n(out, n, uint64_t{0});
     return;
   }
   size_t src_bytes = PackedBytes(n, width);
