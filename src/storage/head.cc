@@ -22,9 +22,11 @@ void HeadBuffer::Append(core::Timestamp ts, const Value& value, core::Quality qu
       bytes_ += sizeof(std::string) + (value.as_string().size() > 15 ? value.as_string().size() : 0);
       break;
   }
+  // The quality column is empty while every sample is good; the first bad one fills it in
+  // (zeros for the rows before it, none when it is the first row).
   uint32_t q = quality.opcua_status();
-  if (q != 0 && cols_.quality.empty()) cols_.quality.assign(cols_.ts.size() - 1, 0);
-  if (!cols_.quality.empty()) {
+  if (q != 0 || !cols_.quality.empty()) {
+    if (cols_.quality.empty()) cols_.quality.assign(cols_.ts.size() - 1, 0);
     cols_.quality.push_back(q);
     bytes_ += 4;
   }
@@ -67,8 +69,10 @@ void AppendRow(const ChunkColumns& src, size_t i, ChunkColumns* dst) {
     case ValueType::kString: dst->str.push_back(src.str[i]); break;
   }
   uint32_t q = src.quality.empty() ? 0 : src.quality[i];
-  if (q != 0 && dst->quality.empty()) dst->quality.assign(dst->ts.size() - 1, 0);
-  if (!dst->quality.empty()) dst->quality.push_back(q);
+  if (q != 0 || !dst->quality.empty()) {
+    if (dst->quality.empty()) dst->quality.assign(dst->ts.size() - 1, 0);
+    dst->quality.push_back(q);
+  }
 }
 
 core::Sample RowToSample(const ChunkColumns& cols, size_t i) {
