@@ -183,6 +183,8 @@ core::Result<PlantConfig> ParsePlantConfig(std::string_view yaml_text, std::stri
     found.Add(internal::LocationOf(e.mark), fmt::format("YAML error: {}", e.msg));
   } catch (const std::bad_alloc&) {
     found.Add({}, "out of memory while reading the configuration");
+  } catch (const std::exception& e) {
+    found.Add({}, fmt::format("internal error while reading the configuration: {}", e.what()));
   }
   std::vector<core::Status> all = found.Take();
   if (problems != nullptr) *problems = all;
