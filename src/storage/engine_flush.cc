@@ -82,10 +82,13 @@ Status Engine::FlushLocked() {
     }
   }
   last_flush_ = clock_->Now();
-  if (frozen.empty()) return wal_->RemoveSegmentsBefore(first_kept);
-
-  // 2. Series created in the WAL segments about to go must survive in the catalog.
+  // 2. Series created in the WAL segments about to go must survive in the catalog, even
+  // when no samples were written since (an empty flush still trims the WAL).
   Status s = WriteCatalog();
+  if (frozen.empty()) {
+    SF_RETURN_IF_ERROR(s);
+    return wal_->RemoveSegmentsBefore(first_kept);
+  }
 
   // 3. Group the frozen data by time partition, then write one block per partition.
   struct Piece {

@@ -7,7 +7,7 @@
 #include "core/log.h"
 #include "storage/catalog.h"
 #include "storage/engine.h"
-#include "storage/glob.h"
+#include "core/glob.h"
 #include "storage/wal_record.h"
 
 namespace shopfloor::storage {
@@ -208,7 +208,7 @@ SeriesState* Engine::StateOf(SeriesId id) const {
 
 core::Duration Engine::RetentionFor(std::string_view key) const {
   for (const RetentionRule& rule : options_.retention) {
-    if (GlobMatch(rule.pattern, key)) return rule.max_age;
+    if (core::GlobMatch(rule.pattern, key)) return rule.max_age;
   }
   return 0;
 }
@@ -262,10 +262,11 @@ Result<SeriesId> Engine::GetOrCreateSeries(std::string_view key, ValueType type)
   info.type = type;
   std::string payload;
   EncodeSeriesCreate(WalSeriesCreate{info.id, info.type, info.key}, &payload);
-  {
-    std::shared_lock gate(gate_);
-    SF_RETURN_IF_ERROR(wal_->Append(payload).status());
-  }
+  // Registered before the gate is released: a flush (which holds the gate exclusively to
+  // rotate the WAL) must find the series in the catalog it writes if the creation record
+  // is in a segment that the flush trims.
+  std::shared_lock gate(gate_);
+  SF_RETURN_IF_ERROR(wal_->Append(payload).status());
   std::unique_lock l(series_mu_);
   InsertSeriesLocked(info);
   return info.id;
@@ -287,10 +288,10 @@ Result<SeriesInfo> Engine::GetSeries(SeriesId id) const {
 
 std::vector<SeriesInfo> Engine::MatchSeries(std::string_view glob) const {
   std::vector<SeriesInfo> out;
-  const std::string_view prefix = GlobLiteralPrefix(glob);
+  const std::string_view prefix = core::GlobLiteralPrefix(glob);
   std::shared_lock l(series_mu_);
   for (auto it = by_key_.lower_bound(prefix); it != by_key_.end() && it->first.starts_with(prefix); ++it) {
-    if (GlobMatch(glob, it->first)) out.push_back(StateOf(it->second)->info);
+    if (core::GlobMatch(glob, it->first)) out.push_back(StateOf(it->second)->info);
   }
   return out;
 }
