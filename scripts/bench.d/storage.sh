@@ -155,7 +155,7 @@ CONF
       die "InfluxDB: CREATE DATABASE $dataset failed"
     loader influxdb "$port" "$label" "$dataset" load,verify --db "$dataset" || die "InfluxDB $dataset: load/verify failed"
     points=$(points_of "$dataset")
-    metric="bytes per point after full compaction"
+    metric="bytes per point, compacted"
     if ! influx_wait_compacted "$dataset"; then
       log "InfluxDB $dataset: not fully compacted after ${COMPACT_WAIT}s; recording the size as it is"
       metric="bytes per point (compaction still running)"
@@ -196,7 +196,7 @@ run_shopfloor() {
     points=$(points_of "$dataset")
     if "$SHOPFLOOR" admin compact --data "$dir" >"$TMP/compact-$dataset.log" 2>&1; then
       bytes=$(dir_bytes "$dir")
-      record "disk: data + WAL" "$label" "$(label_of)" "bytes per point after admin compact" \
+      record "disk: data + WAL" "$label" "$(label_of)" "bytes per point, compacted" \
         "$(python3 -c "print($bytes / $points)")" "bytes/point"
       log "Shopfloor $dataset: $bytes bytes on disk for $points points"
     else
