@@ -1,5 +1,6 @@
 #include "storage/codec/chunk.h"
 
+#include <bit>
 #include <cassert>
 #include <span>
 
@@ -65,18 +66,32 @@ ColumnCodec EncodeDoubles(std::span<const double> values, ColumnCodec forced, st
     EncodeChimp(values, out);
     return forced;
   }
-  std::string alp;
-  EncodeAlp(values, &alp);
-  if (forced != ColumnCodec::kAlp && alp.size() * 8 > kAlpGoodEnoughBits * values.size()) {
-    std::string chimp;
-    EncodeChimp(values, &chimp);
-    if (chimp.size() < alp.size()) {
-      out->append(chimp);
-      return ColumnCodec::kChimp;
-    }
+  std::string best;
+  EncodeAlp(values, &best);
+  ColumnCodec best_codec = ColumnCodec::kAlp;
+  if (forced == ColumnCodec::kAlp) {
+    out->append(best);
+    return best_codec;
   }
-  out->append(alp);
-  return ColumnCodec::kAlp;
+  auto consider = [&](ColumnCodec codec, void (*encode)(std::span<const double>, std::string*)) {
+    std::string candidate;
+    encode(values, &candidate);
+    if (candidate.size() < best.size()) {
+      best.swap(candidate);
+      best_codec = codec;
+    }
+  };
+  size_t repeats = 0;
+  for (size_t i = 1; i < values.size(); ++i) {
+    repeats += std::bit_cast<uint64_t>(values[i]) == std::bit_cast<uint64_t>(values[i - 1]);
+  }
+  const bool alp_poor = best.size() * 8 > kAlpGoodEnoughBits * values.size();
+  // XOR codecs win on binary floats (ALP exceptions) and on long runs of repeats, where
+  // Gorilla spends one bit a value.
+  if (alp_poor) consider(ColumnCodec::kChimp, &EncodeChimp);
+  if (alp_poor || repeats * 2 > values.size()) consider(ColumnCodec::kGorilla, &EncodeGorilla);
+  out->append(best);
+  return best_codec;
 }
 
 ColumnCodec EncodeValues(const ChunkColumns& in, const ChunkEncodeOptions& options, std::string* out) {

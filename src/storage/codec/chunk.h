@@ -6,7 +6,7 @@
 // checksum. The byte layout is specified in docs/format/chunk.md.
 //
 // Codec choice per chunk: timestamps use delta-of-delta FOR blocks; doubles use ALP unless
-// Chimp is smaller (true binary floats); int64 delta FOR blocks; bools run-length or a
+// Chimp or Gorilla is smaller (binary floats, long runs of repeats); int64 delta FOR blocks; bools run-length or a
 // bitmap; strings a dictionary or plain; quality codes run-length (absent when the input
 // quality vector is empty, meaning "all good").
 //
@@ -41,7 +41,7 @@ enum class ColumnCodec : uint8_t {
   kTsGorilla = 2,          // reference only: selectable for comparisons
   kAlp = 3,
   kChimp = 4,
-  kGorilla = 5,            // reference only: selectable for comparisons
+  kGorilla = 5,            // chosen when smallest; the benchmarks' reference
   kIntDeltaFor = 6,
   kBoolRunLength = 7,
   kBoolBitmap = 8,
