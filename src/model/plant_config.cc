@@ -2,6 +2,8 @@
 // the top-level sections, lookups and the series listing.
 #include "model/plant_config.h"
 
+#include "core/glob.h"
+
 #include <exception>
 #include <sstream>
 #include <string>
@@ -166,7 +168,7 @@ const AssetConfig* PlantConfig::FindAsset(std::string_view path) const {
 
 const RetentionRule* PlantConfig::RetentionFor(std::string_view series_key) const {
   for (const RetentionRule& rule : storage.retention) {
-    if (GlobMatch(rule.match, series_key)) return &rule;
+    if (core::GlobMatch(rule.match, series_key)) return &rule;
   }
   return nullptr;
 }

@@ -206,7 +206,5 @@ core::Result<uint64_t> ParseByteSize(std::string_view text);
 // True when `name` is a valid asset/tag/source/type name (see the header comment).
 bool IsValidName(std::string_view name);
 
-// Glob match used by retention rules (syntax in RetentionRule::match).
-bool GlobMatch(std::string_view pattern, std::string_view text);
 
 }  // namespace shopfloor::model

@@ -104,22 +104,6 @@ TEST(IsValidName, FollowsPathSegmentRules) {
   EXPECT_FALSE(IsValidName("temp\xc2\xb0"));
 }
 
-TEST(GlobMatch, SegmentsAndCrossingStars) {
-  EXPECT_TRUE(GlobMatch("**", "a/b/c"));
-  EXPECT_TRUE(GlobMatch("a/*/c", "a/b/c"));
-  EXPECT_FALSE(GlobMatch("a/*", "a/b/c"));
-  EXPECT_TRUE(GlobMatch("a/**", "a/b/c"));
-  EXPECT_TRUE(GlobMatch("demo-works/**/energy*", "demo-works/stuttgart/utilities/main-meter/energy_import"));
-  EXPECT_FALSE(GlobMatch("demo-works/**/energy*", "demo-works/stuttgart/utilities/main-meter/power"));
-  EXPECT_TRUE(GlobMatch("**/x*", "a/xb/xc"));
-  EXPECT_TRUE(GlobMatch("*/state", "press/state"));
-  EXPECT_FALSE(GlobMatch("*/state", "a/press/state"));
-  EXPECT_TRUE(GlobMatch("press-?", "press-1"));
-  EXPECT_FALSE(GlobMatch("a?b", "a/b"));
-  EXPECT_TRUE(GlobMatch("", ""));
-  EXPECT_FALSE(GlobMatch("", "a"));
-  EXPECT_FALSE(GlobMatch("abc", "ab"));
-}
 
 }  // namespace
 }  // namespace shopfloor::model
