@@ -8,3 +8,4 @@ if(TARGET sf_bench_storage)  # bench/ is configured only with SHOPFLOOR_BENCH
 endif()
 shopfloor_fuzz(chunk LIBS sf_storage)
 shopfloor_fuzz(http_params LIBS sf_server)
+shopfloor_fuzz(wal_record LIBS sf_storage)
