@@ -74,6 +74,10 @@ HttpResponse Api::Handle(const HttpRequest& request) {
     if (!get) return MethodNotAllowed(method, path, "GET");
     return HandleQuery(*params);
   }
+  if (path == "/api/v1/latest") {
+    if (!get) return MethodNotAllowed(method, path, "GET");
+    return HandleLatest(*params);
+  }
   if (path == "/api/v1/series") {
     if (!get) return MethodNotAllowed(method, path, "GET");
     return HandleSeries(*params);

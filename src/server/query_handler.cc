@@ -1,4 +1,4 @@
-// GET /api/v1/series and GET /api/v1/query.
+// GET /api/v1/series, GET /api/v1/query and GET /api/v1/latest.
 #include <cmath>
 
 #include <fmt/format.h>
@@ -240,6 +240,56 @@ HttpResponse Api::HandleQuery(const QueryParams& params) {
   out += "]";
   if (truncated) out += ",\"truncated\":true";
   out += "}";
+  return r;
+}
+
+HttpResponse Api::HandleLatest(const QueryParams& params) {
+  core::Duration unit = core::kMillisecond;
+  if (const std::string* p = params.Get("precision")) {
+    if (*p == "ns") unit = core::kNanosecond;
+    else if (*p == "us") unit = core::kMicrosecond;
+    else if (*p == "ms") unit = core::kMillisecond;
+    else if (*p == "s") unit = core::kSecond;
+    else return JsonError(400, fmt::format("parameter \"precision\": \"{}\" is not ns, us, ms or s", *p));
+  }
+  // Series by key (repeatable "series=") and/or by glob ("match=").
+  std::vector<storage::SeriesInfo> series;
+  for (const auto& [name, value] : params.items()) {
+    if (name == "series") {
+      auto found = storage_->FindSeries(value);
+      if (!found.ok()) return JsonError(404, found.status().message());
+      series.push_back(*found);
+    } else if (name == "match") {
+      std::vector<storage::SeriesInfo> matched = storage_->MatchSeries(value.empty() ? "**" : value);
+      series.insert(series.end(), matched.begin(), matched.end());
+    } else if (name != "precision") {
+      return JsonError(400, fmt::format("unknown parameter \"{}\" (expected series, match or precision)", name));
+    }
+  }
+  if (series.empty() && !params.Get("match")) {
+    return JsonError(400, "missing parameter \"series\" or \"match\"");
+  }
+  std::vector<core::SeriesId> ids;
+  ids.reserve(series.size());
+  for (const auto& s : series) ids.push_back(s.id);
+  std::vector<std::optional<core::Sample>> latest = storage_->Latest(ids);
+  HttpResponse r;
+  r.body = "{\"series\":[";
+  for (size_t i = 0; i < series.size(); ++i) {
+    if (i) r.body.push_back(',');
+    r.body += "{\"key\":";
+    AppendJsonString(series[i].key, &r.body);
+    fmt::format_to(std::back_inserter(r.body), ",\"type\":\"{}\"", core::ValueTypeName(series[i].type));
+    if (latest[i]) {
+      fmt::format_to(std::back_inserter(r.body), ",\"ts\":{},\"value\":", ToUnits(latest[i]->ts, unit));
+      AppendValue(latest[i]->value, &r.body);
+      if (!latest[i]->quality.good()) {
+        fmt::format_to(std::back_inserter(r.body), ",\"quality\":{}", latest[i]->quality.opcua_status());
+      }
+    }
+    r.body.push_back('}');
+  }
+  r.body += "]}";
   return r;
 }
 

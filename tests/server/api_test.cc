@@ -46,6 +46,22 @@ TEST_F(ApiTest, WriteThenQueryRaw) {
   EXPECT_EQ(q.body, R"({"series":"press,line=a/count","type":"int64","points":[[1000000000,3]]})");
 }
 
+TEST_F(ApiTest, LatestByKeyAndByGlob) {
+  ASSERT_EQ(Call("POST", "/write?precision=ms", "m,l=a v=1 1000\nm,l=a v=2 3000\nm,l=a v=9 2000\nm,l=b s=\"on\" 5\n").status,
+            204);
+  HttpResponse r = Call("GET", "/api/v1/latest?series=m,l%3Da/v");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, R"({"series":[{"key":"m,l=a/v","type":"double","ts":3000,"value":2}]})");
+  r = Call("GET", "/api/v1/latest?match=m,l%3D*/*&precision=ns");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find(R"("ts":5000000,"value":"on")"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(R"("ts":3000000000,"value":2)"), std::string::npos) << r.body;
+  EXPECT_EQ(Call("GET", "/api/v1/latest?series=nope").status, 404);
+  EXPECT_EQ(Call("GET", "/api/v1/latest").status, 400);
+  EXPECT_EQ(Call("GET", "/api/v1/latest?match=**&bogus=1").status, 400);
+  EXPECT_EQ(Call("POST", "/api/v1/latest?match=**").status, 405);
+}
+
 TEST_F(ApiTest, SeriesKeysForTaggedAndUntaggedPoints) {
   ASSERT_EQ(Call("POST", "/write", "m v=1 1\ncpu,z=1,a=x\\ y busy=t,name=\"n\" 1").status, 204);
   HttpResponse r = Call("GET", "/api/v1/series");

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/glob.h"
 #include "storage/storage.h"
 
 namespace shopfloor::server::testing {
@@ -49,7 +50,7 @@ class FakeStorage : public storage::Storage {
     std::lock_guard lock(mu_);
     std::vector<storage::SeriesInfo> out;
     for (const auto& [key, id] : by_key_) {
-      if (GlobMatch(glob, key)) out.push_back(series_[core::ToU64(id)]);
+      if (core::GlobMatch(glob, key)) out.push_back(series_[core::ToU64(id)]);
     }
     return out;
   }
@@ -107,7 +108,15 @@ class FakeStorage : public storage::Storage {
     return std::unique_ptr<storage::AggregateIterator>(new RowIterator(std::move(rows)));
   }
   std::vector<std::optional<core::Sample>> Latest(std::span<const core::SeriesId> ids) const override {
-    return std::vector<std::optional<core::Sample>>(ids.size());
+    std::lock_guard lock(mu_);
+    std::vector<std::optional<core::Sample>> out(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (core::ToU64(ids[i]) >= samples_.size()) continue;
+      for (const core::Sample& s : samples_[core::ToU64(ids[i])]) {
+        if (!out[i] || s.ts >= out[i]->ts) out[i] = s;
+      }
+    }
+    return out;
   }
   core::Status Flush() override { return core::Status::OK(); }
   core::Status Compact() override { return core::Status::OK(); }
@@ -161,27 +170,6 @@ class FakeStorage : public storage::Storage {
     std::vector<storage::AggregateRow> v_;
     size_t i_ = 0;
   };
-
-  // '*' within a '/' segment, '**' across segments, '?' one character.
-  static bool GlobMatch(std::string_view g, std::string_view s) {
-    if (g.empty()) return s.empty();
-    if (g.substr(0, 2) == "**") {
-      for (size_t i = 0; i <= s.size(); ++i) {
-        if (GlobMatch(g.substr(2), s.substr(i))) return true;
-      }
-      return false;
-    }
-    if (g[0] == '*') {
-      for (size_t i = 0; i <= s.size(); ++i) {
-        if (GlobMatch(g.substr(1), s.substr(i))) return true;
-        if (i < s.size() && s[i] == '/') break;
-      }
-      return false;
-    }
-    if (s.empty()) return false;
-    if (g[0] == '?' || g[0] == s[0]) return GlobMatch(g.substr(1), s.substr(1));
-    return false;
-  }
 
   mutable std::mutex mu_;
   std::vector<storage::SeriesInfo> series_;
