@@ -227,7 +227,11 @@ run_codec_bench() {
   python3 scripts/bench.d/results.py merge-lines "$RESULTS" "$TMP/codec.jsonl"
 }
 
-run_influx
+if command -v influxd >/dev/null; then
+  run_influx
+else
+  log "influxd not installed (Debian package influxdb): InfluxDB side skipped"
+fi
 if shopfloor_available; then run_shopfloor; fi
 run_native
 run_codec_bench
