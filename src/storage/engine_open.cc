@@ -14,6 +14,11 @@ namespace shopfloor::storage {
 
 using core::Status;
 
+namespace {
+// Series ids are handed out densely; a gap this large between known ids can only be damage.
+constexpr uint64_t kMaxIdGap = 1u << 20;
+}  // namespace
+
 Result<std::unique_ptr<Storage>> Storage::Open(const Options& options) { return Engine::Open(options); }
 
 Engine::Engine(const Options& options)
@@ -77,7 +82,15 @@ Status Engine::LoadCatalog() {
   std::vector<SeriesInfo> series;
   SF_RETURN_IF_ERROR(DecodeCatalog(data, path, &series));
   std::unique_lock l(series_mu_);
-  for (const SeriesInfo& info : series) InsertSeriesLocked(info);
+  for (const SeriesInfo& info : series) {
+    // Ids are dense, so one far beyond the number of series is damage, not a reason to
+    // allocate a table that large.
+    if (core::ToU64(info.id) > series.size() + kMaxIdGap) {
+      return Status::Corruption(fmt::format("series catalog: id {} for {} series", core::ToU64(info.id), series.size()),
+                                path, 0);
+    }
+    InsertSeriesLocked(info);
+  }
   return Status::OK();
 }
 
@@ -151,6 +164,12 @@ Status Engine::ReplayWal() {
         }
         std::unique_lock l(series_mu_);
         if (kind == WalRecordKind::kSeriesCreate) {
+          if (core::ToU64(create.id) > by_id_.size() + kMaxIdGap) {
+            RecordCorruption(Status::Corruption(fmt::format("WAL series creation with id {} (next id {})",
+                                                            core::ToU64(create.id), by_id_.size() + 1),
+                                                fmt::format("WAL segment {}", segment), 0));
+            return Status::OK();
+          }
           if (StateOf(create.id) == nullptr && by_key_.find(create.key) == by_key_.end()) {
             InsertSeriesLocked(SeriesInfo{create.id, create.key, create.type});
           }

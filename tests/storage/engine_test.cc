@@ -3,6 +3,7 @@
 #include <cmath>
 #include <random>
 
+#include "storage/catalog.h"
 #include "storage/storage.h"
 #include "engine_test_util.h"
 
@@ -420,6 +421,20 @@ TEST_F(EngineTest, HeadMemoryLimitFlushesInsteadOfRejecting) {
   }
   EXPECT_GT(db_->stats().flushes, 0u);
   EXPECT_EQ(ReadAll(id).size(), 50'000u);
+}
+
+TEST_F(EngineTest, CatalogWithAnAbsurdSeriesIdIsCorruptionNotAHugeAllocation) {
+  Open();
+  Series("a/b");
+  ASSERT_TRUE(db_->Flush().ok());
+  db_.reset();
+  std::string catalog;
+  EncodeCatalog({SeriesInfo{static_cast<SeriesId>(uint64_t{1} << 40), "a/b", ValueType::kDouble}}, &catalog);
+  ASSERT_TRUE(env()->WriteFileAtomic("/db/series.catalog", catalog).ok());
+  auto reopened = Storage::Open(MakeOptions());
+  ASSERT_FALSE(reopened.ok());
+  EXPECT_TRUE(reopened.status().IsCorruption()) << reopened.status().ToString();
+  EXPECT_EQ(reopened.status().context().file, "/db/series.catalog");
 }
 
 TEST_F(EngineTest, DurabilityPolicyParsing) {
