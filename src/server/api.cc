@@ -82,6 +82,10 @@ HttpResponse Api::Handle(const HttpRequest& request) {
     if (!get) return MethodNotAllowed(method, path, "GET");
     return HandleSeries(*params);
   }
+  if (path == "/") {
+    if (!get) return MethodNotAllowed(method, path, "GET");
+    return HandleIndex();
+  }
   if (path == "/healthz") {
     if (!get) return MethodNotAllowed(method, path, "GET");
     HttpResponse r;

@@ -33,6 +33,8 @@ class Api {
   HttpResponse HandleInfluxQuery(const HttpRequest& request, const QueryParams& params);
   HttpResponse HandleSeries(const QueryParams& params);
   HttpResponse HandleQuery(const QueryParams& params);
+  // GET /: an HTML status page (what is stored, how to use the API).
+  HttpResponse HandleIndex();
   // The newest sample of each selected series; a series with no data has no "ts"/"value".
   HttpResponse HandleLatest(const QueryParams& params);
 

@@ -62,6 +62,17 @@ TEST_F(ApiTest, LatestByKeyAndByGlob) {
   EXPECT_EQ(Call("POST", "/api/v1/latest?match=**").status, 405);
 }
 
+TEST_F(ApiTest, IndexPageListsSeriesEscaped) {
+  ASSERT_EQ(Call("POST", "/write", "m,t=<b> v=1 1\n").status, 204);
+  HttpResponse r = Call("GET", "/");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(r.body.find("1 series"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("m,t=&lt;b&gt;/v"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("series=m%2Ct%3D%3Cb%3E/v"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("<b>"), std::string::npos);
+}
+
 TEST_F(ApiTest, SeriesKeysForTaggedAndUntaggedPoints) {
   ASSERT_EQ(Call("POST", "/write", "m v=1 1\ncpu,z=1,a=x\\ y busy=t,name=\"n\" 1").status, 204);
   HttpResponse r = Call("GET", "/api/v1/series");
