@@ -100,6 +100,9 @@ def render(records, meta, section, source):
                   "",
                   f"Machine: {meta.get('machine', '?')}; {meta.get('load', '')}.",
                   ""]
+        if "--size smoke" in meta.get("command", ""):
+            lines += ["**Smoke size**: the inputs are tiny, so these figures show that the harness runs and "
+                      "the data reads back, not how fast or compact either system is.", ""]
     # One table per group of systems that appear in the same rows (e.g. InfluxDB and
     # Shopfloor over HTTP; the engine API alone; codec vs Gorilla), so columns stay comparable.
     group_of = {s: s for s in systems}
