@@ -439,14 +439,7 @@ Status Query(const Flags& f, const Dataset& ds, ResultWriter& results) {
       expected_latest[g].push_back(samples.empty() ? std::nullopt : std::optional(samples.back().value));
     }
   }
-  auto latest = client->Latest(groups);
-  if (!latest.ok() && latest.status().code() == core::StatusCode::kUnimplemented) {
-    std::fprintf(stderr, "[%s] latest-value query not measured: %s\n", f.label.c_str(),
-                 latest.status().ToString().c_str());
-    return Status::OK();
-  }
-  SF_RETURN_IF_ERROR(latest.status());
-  return TimeQuery(f, ds, results, fmt::format("query: latest value, {} series", ds.series_count()), *client,
+  Status latest = TimeQuery(f, ds, results, fmt::format("query: latest value, {} series", ds.series_count()), *client,
                    [&](bool first) -> Status {
                      SF_ASSIGN_OR_RETURN(auto got, client->Latest(groups));
                      if (!first) return Status::OK();
@@ -465,6 +458,11 @@ Status Query(const Flags& f, const Dataset& ds, ResultWriter& results) {
                      }
                      return Status::OK();
                    });
+  if (latest.code() == core::StatusCode::kUnimplemented) {  // the system has no such API
+    std::fprintf(stderr, "[%s] latest-value query not measured: %s\n", f.label.c_str(), latest.ToString().c_str());
+    return Status::OK();
+  }
+  return latest;
 }
 
 int Main(int argc, char** argv) {

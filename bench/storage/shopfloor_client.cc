@@ -1,7 +1,8 @@
 // TsdbClient for Shopfloor's HTTP API (src/server): line protocol on /write, one series per
-// request on GET /api/v1/query. Series keys follow docs/ingest-line-protocol.md:
+// request on GET /api/v1/query, newest values from GET /api/v1/latest. Series keys follow docs/ingest-line-protocol.md:
 // "<measurement>[,<tag>=<value>...]/<field>", tags sorted by key.
 #include <chrono>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -97,22 +98,48 @@ class ShopfloorClient final : public TsdbClient {
     return out;
   }
 
-  Result<std::vector<std::vector<std::optional<Value>>>> Latest(const std::vector<SeriesGroup>&) override {
-    return Status::Unimplemented("Shopfloor's HTTP API has no latest-value route (src/server/server.h)");
+  // One request for every series of the store (each dataset gets its own server):
+  // GET /api/v1/latest?match=**, answers mapped back by series key.
+  Result<std::vector<std::vector<std::optional<Value>>>> Latest(const std::vector<SeriesGroup>& groups) override {
+    std::map<std::string, std::pair<size_t, size_t>> index;
+    std::vector<std::vector<std::optional<Value>>> out(groups.size());
+    for (size_t g = 0; g < groups.size(); ++g) {
+      out[g].resize(groups[g].fields.size());
+      for (size_t f = 0; f < groups[g].fields.size(); ++f) {
+        index[ShopfloorSeriesKey(groups[g], static_cast<int>(f))] = {g, f};
+      }
+    }
+    SF_ASSIGN_OR_RETURN(JsonValue root, Query("match=**&precision=ns", "/api/v1/latest"));
+    const JsonValue* series = root.Find("series");
+    if (!series || !series->is_array()) return Status::InvalidArgument("Shopfloor latest: no \"series\" array");
+    for (const JsonValue& s : series->items) {
+      const JsonValue* key = s.Find("key");
+      if (!key || !key->is_string()) return Status::InvalidArgument("Shopfloor latest: entry without \"key\"");
+      auto it = index.find(key->text);
+      const JsonValue* value = s.Find("value");
+      if (it == index.end() || !value) continue;
+      auto [g, f] = it->second;
+      SF_ASSIGN_OR_RETURN(Value v, JsonToValue(*value, groups[g].types[f]));
+      out[g][f] = std::move(v);
+    }
+    return out;
   }
 
  private:
-  Result<JsonValue> Query(const std::string& params) {
+  Result<JsonValue> Query(const std::string& params, std::string_view path = "/api/v1/query") {
     auto start = std::chrono::steady_clock::now();
-    SF_ASSIGN_OR_RETURN(HttpResponse response, http_.Get("/api/v1/query?" + params));
+    SF_ASSIGN_OR_RETURN(HttpResponse response, http_.Get(std::string(path) + "?" + params));
     last_latency_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (response.status == 404 && path == "/api/v1/latest") {
+      return Status::Unimplemented("this Shopfloor build has no GET /api/v1/latest");
+    }
     if (response.status != 200) {
-      return Status::Internal(fmt::format("Shopfloor /api/v1/query?{} answered {}: {}", Truncate(params),
+      return Status::Internal(fmt::format("Shopfloor {}?{} answered {}: {}", path, Truncate(params),
                                           response.status, Truncate(response.body)));
     }
     auto root = ParseJson(response.body);
-    if (!root.ok()) return root.status().WithPrefix("Shopfloor /api/v1/query answer");
-    if (!root->is_object()) return Status::InvalidArgument("Shopfloor /api/v1/query answer is not an object");
+    if (!root.ok()) return root.status().WithPrefix(fmt::format("Shopfloor {} answer", path));
+    if (!root->is_object()) return Status::InvalidArgument(fmt::format("Shopfloor {} answer is not an object", path));
     return root;
   }
 
