@@ -79,6 +79,16 @@ std::string_view ResolutionName(storage::Resolution r) {
 
 HttpResponse BadParam(const core::Status& s) { return JsonError(400, s.message()); }
 
+// The "precision" parameter (default ms): the unit of times in and out.
+core::Result<core::Duration> PrecisionUnit(const QueryParams& params) {
+  const std::string* p = params.Get("precision");
+  if (p == nullptr || *p == "ms") return core::kMillisecond;
+  if (*p == "ns") return core::kNanosecond;
+  if (*p == "us") return core::kMicrosecond;
+  if (*p == "s") return core::kSecond;
+  return core::Status::InvalidArgument(fmt::format("parameter \"precision\": \"{}\" is not ns, us, ms or s", *p));
+}
+
 }  // namespace
 
 HttpResponse Api::HandleSeries(const QueryParams& params) {
@@ -102,14 +112,9 @@ HttpResponse Api::HandleQuery(const QueryParams& params) {
   const std::string* series_key = params.Get("series");
   if (!series_key || series_key->empty()) return JsonError(400, "missing parameter \"series\"");
 
-  core::Duration unit = core::kMillisecond;
-  if (const std::string* p = params.Get("precision")) {
-    if (*p == "ns") unit = core::kNanosecond;
-    else if (*p == "us") unit = core::kMicrosecond;
-    else if (*p == "ms") unit = core::kMillisecond;
-    else if (*p == "s") unit = core::kSecond;
-    else return JsonError(400, fmt::format("parameter \"precision\": \"{}\" is not ns, us, ms or s", *p));
-  }
+  auto precision = PrecisionUnit(params);
+  if (!precision.ok()) return BadParam(precision.status());
+  const core::Duration unit = *precision;
   // Defaults: the last hour up to now.
   core::Timestamp to = clock_->Now() + 1;
   core::Timestamp from = to - core::kHour;
@@ -244,14 +249,9 @@ HttpResponse Api::HandleQuery(const QueryParams& params) {
 }
 
 HttpResponse Api::HandleLatest(const QueryParams& params) {
-  core::Duration unit = core::kMillisecond;
-  if (const std::string* p = params.Get("precision")) {
-    if (*p == "ns") unit = core::kNanosecond;
-    else if (*p == "us") unit = core::kMicrosecond;
-    else if (*p == "ms") unit = core::kMillisecond;
-    else if (*p == "s") unit = core::kSecond;
-    else return JsonError(400, fmt::format("parameter \"precision\": \"{}\" is not ns, us, ms or s", *p));
-  }
+  auto precision = PrecisionUnit(params);
+  if (!precision.ok()) return BadParam(precision.status());
+  const core::Duration unit = *precision;
   // Series by key (repeatable "series=") and/or by glob ("match=").
   std::vector<storage::SeriesInfo> series;
   for (const auto& [name, value] : params.items()) {
