@@ -4,10 +4,13 @@
 //   POST /api/v2/write?precision=...                                 same, for v2 clients
 //   GET  /api/v1/series?match=GLOB                                   [{"key","id","type"}]
 //   GET  /api/v1/query?series=KEY&from=&to=[&step=&agg=][&precision=][&max_points=]
+//   GET  /api/v1/latest?series=KEY..|match=GLOB                      newest sample per series
+//   GET  /                                                           HTML status page
 //   GET  /healthz                                                    {"status":"ok"}
 //   GET  /ping                                                       204 (InfluxDB clients)
-//   POST /query                                                      InfluxQL stub for Telegraf's
-//                                                                    CREATE DATABASE (answers ok)
+//   POST /query                                                      answers Telegraf's start-up
+//                                                                    CREATE DATABASE with ok; other
+//                                                                    InfluxQL gets 400
 // See docs/ingest-line-protocol.md for the series key mapping and the error bodies.
 //
 // HTTP/1.1 with keep-alive; `threads` I/O threads share one io_context. Handlers run on the
