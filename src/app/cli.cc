@@ -1,4 +1,5 @@
 #include <CLI/CLI.hpp>
+#include <sys/resource.h>
 
 #include <string>
 
@@ -9,9 +10,24 @@
 
 namespace shopfloor::app {
 
+namespace {
+
+// Every block file stays open while it is live; a historian with years of data needs more
+// descriptors than the usual soft limit of 1024. Raise it to the hard limit.
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+}  // namespace
+
 int RunCli(int argc, char** argv) {
   // Before any thread exists: SIGINT/SIGTERM are then only taken by WaitForShutdownSignal().
   BlockShutdownSignals();
+  RaiseOpenFileLimit();
 
   CLI::App app{"Shopfloor: an Industrial IoT platform for smart factories.\n"
                "Connects machines, keeps every reading, models the plant, monitors and acts.",

@@ -103,7 +103,11 @@ class Engine final : public Storage {
   Status FlushLocked();
   // Compaction, retention, rollups, quota (engine_compact.cc).
   Status CompactLocked(bool force);
-  Status CompactPartition(core::Timestamp partition_start, const std::vector<std::shared_ptr<BlockReader>>& inputs);
+  // Merges `inputs` (blocks of one partition) into one block. A full compaction merges the
+  // whole partition, applies retention and (re)computes its rollups; a partial one only
+  // merges the given blocks (tiered merging of the open partition).
+  Status CompactPartition(core::Timestamp partition_start, const std::vector<std::shared_ptr<BlockReader>>& inputs,
+                          bool full);
   Status ApplyQuotaLocked();
   void Publish(std::shared_ptr<const BlockSet> next);
   std::shared_ptr<const BlockSet> CurrentBlocks() const;

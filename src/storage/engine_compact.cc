@@ -19,6 +19,8 @@ using BlockList = std::vector<std::shared_ptr<BlockReader>>;
 
 bool IsNumeric(core::ValueType t) { return t != core::ValueType::kString; }
 
+constexpr size_t kTierFanout = 4;
+
 void SortBlocks(BlockList* list) {
   std::sort(list->begin(), list->end(), [](const auto& a, const auto& b) {
     if (a->meta().partition_start != b->meta().partition_start)
@@ -38,9 +40,11 @@ Status Engine::CompactLocked(bool force) {
   const core::Timestamp now = clock_->Now();
   std::shared_ptr<const BlockSet> blocks = CurrentBlocks();
   std::map<core::Timestamp, BlockList> raw_by_partition;
-  std::map<core::Timestamp, const BlockReader*> rollups_by_partition;
+  std::map<core::Timestamp, BlockList> rollups_by_partition;
   for (const auto& b : blocks->raw) raw_by_partition[b->meta().partition_start].push_back(b);
-  for (const auto& b : blocks->rollup_1m) rollups_by_partition[b->meta().partition_start] = b.get();
+  for (const auto* level : {&blocks->rollup_1m, &blocks->rollup_1h}) {
+    for (const auto& b : *level) rollups_by_partition[b->meta().partition_start].push_back(b);
+  }
 
   // Retention cut-off of a series (INT64_MIN: kept forever).
   auto cutoff = [&](uint64_t id, int factor) -> core::Timestamp {
@@ -54,7 +58,7 @@ Status Engine::CompactLocked(bool force) {
 
   for (core::Timestamp start : partitions) {
     const BlockList& inputs = raw_by_partition[start];
-    const BlockReader* rollup = rollups_by_partition[start];
+    const BlockList& rollups = rollups_by_partition[start];
     const bool closed = start + options_.block_duration + options_.block_duration / 2 <= now;
     // Retention works on whole partitions: a series' data in a partition goes when the
     // partition's end is older than the series' max_age (so data lives max_age plus at most
@@ -64,15 +68,29 @@ Status Engine::CompactLocked(bool force) {
     for (const auto& b : inputs) {
       for (const ChunkRef& ref : b->chunks()) expired = expired || end <= cutoff(ref.series_id, 1);
     }
-    if (rollup != nullptr) {
+    for (const auto& rollup : rollups) {
       for (const ChunkRef& ref : rollup->chunks()) {
-        expired = expired || end <= cutoff(ref.series_id >> 4, options_.rollup_retention_factor);
+        expired = expired || end <= cutoff(ref.series_id, options_.rollup_retention_factor);
       }
     }
-    const bool merge = inputs.size() > 1 && (closed || force || inputs.size() >= 4);
-    const bool needs_rollup = inputs.size() == 1 && (closed || force) &&
-                              (rollup == nullptr || rollup->meta().sequence != inputs.front()->meta().sequence);
-    if (merge || expired || needs_rollup) SF_RETURN_IF_ERROR(CompactPartition(start, inputs));
+    // A closed (or forced) partition is merged into one block with its rollups; the rollup
+    // blocks carry the raw block's sequence number and mark it done, even when empty.
+    const bool full_due = closed || force;
+    const bool done = inputs.size() == 1 && std::any_of(rollups.begin(), rollups.end(), [&](const auto& r) {
+                        return r->meta().sequence == inputs.front()->meta().sequence;
+                      });
+    if (expired || (full_due && !inputs.empty() && !done)) {
+      SF_RETURN_IF_ERROR(CompactPartition(start, inputs, /*full=*/true));
+      continue;
+    }
+    if (full_due) continue;
+    // The open partition: size-tiered merging, kTierFanout blocks of one level into one
+    // block of the next, so each sample is rewritten O(log n) times, not at every flush.
+    std::map<uint32_t, BlockList> by_level;
+    for (const auto& b : inputs) by_level[b->meta().level].push_back(b);
+    for (const auto& [level, tier] : by_level) {
+      if (tier.size() >= kTierFanout) SF_RETURN_IF_ERROR(CompactPartition(start, tier, /*full=*/false));
+    }
   }
   return ApplyQuotaLocked();
 }
@@ -102,7 +120,7 @@ std::vector<WindowPartial> UnionWindows(const std::vector<WindowPartial>& kept, 
 
 }  // namespace
 
-Status Engine::CompactPartition(core::Timestamp partition_start, const BlockList& inputs) {
+Status Engine::CompactPartition(core::Timestamp partition_start, const BlockList& inputs, bool full) {
   const core::Timestamp now = clock_->Now();
   std::shared_ptr<const BlockSet> current = CurrentBlocks();
   // The partition's existing rollups (newest of each level), whose windows may outlive raw data.
@@ -110,6 +128,7 @@ Status Engine::CompactPartition(core::Timestamp partition_start, const BlockList
   const BlockReader* old_1h = nullptr;
   BlockList old_rollups;
   for (auto [level, slot] : {std::pair{&current->rollup_1m, &old_1m}, std::pair{&current->rollup_1h, &old_1h}}) {
+    if (!full) break;  // a partial merge leaves the partition's rollups alone
     for (const auto& b : *level) {
       if (b->meta().partition_start != partition_start) continue;
       old_rollups.push_back(b);
@@ -122,8 +141,9 @@ Status Engine::CompactPartition(core::Timestamp partition_start, const BlockList
     for (uint64_t id : b->SeriesIds()) ids.insert(id);
     level = std::max(level, b->meta().level);
   }
-  if (old_1m != nullptr) {
-    for (uint64_t pseudo : old_1m->SeriesIds()) ids.insert(pseudo >> 4);
+  for (const BlockReader* old : {old_1m, old_1h}) {
+    if (old == nullptr) continue;
+    for (uint64_t id : old->SeriesIds()) ids.insert(id);
   }
   BlockMeta meta;
   meta.partition_start = partition_start;
@@ -144,7 +164,7 @@ Status Engine::CompactPartition(core::Timestamp partition_start, const BlockList
 
   std::string scratch;
   ChunkColumns decoded, merged;
-  uint64_t written = 0, rollup_series = 0, dropped = 0;
+  uint64_t written = 0, rollup_1m_series = 0, rollup_1h_series = 0, dropped = 0;
   for (uint64_t id : ids) {
     core::Duration max_age = 0;
     {
@@ -182,12 +202,14 @@ Status Engine::CompactPartition(core::Timestamp partition_start, const BlockList
 
     // Rollups first, from all raw data still here (retention below only cuts raw data).
     std::vector<WindowPartial> minutes, hours;
-    if (!merged.ts.empty() && IsNumeric(merged.type)) {
+    if (full && !merged.ts.empty() && IsNumeric(merged.type)) {
       PartialsOfWindows(merged, core::kMinute, &minutes);
+      if (!RollupPays(merged.ts.size(), minutes.size())) minutes.clear();
       PartialsOfWindows(merged, core::kHour, &hours);
+      if (!RollupPays(merged.ts.size(), hours.size())) hours.clear();
     }
     for (auto [old, windows] : {std::pair{old_1m, &minutes}, std::pair{old_1h, &hours}}) {
-      if (old == nullptr || old->ChunksFor(RollupSeriesId(id, 0)).empty()) continue;
+      if (old == nullptr || old->ChunksFor(id).empty()) continue;
       std::vector<WindowPartial> kept;
       Status s = ReadRollupWindows(*old, id, INT64_MIN, INT64_MAX, &kept);
       if (!s.ok()) {
@@ -200,16 +222,20 @@ Status Engine::CompactPartition(core::Timestamp partition_start, const BlockList
       minutes.clear();
       hours.clear();
     }
-    if (max_age > 0 && meta.partition_end <= now - max_age) {
+    if (full && max_age > 0 && meta.partition_end <= now - max_age) {
       dropped += merged.ts.size();
       ClearColumns(&merged);
     }
+    Status added;
     if (!minutes.empty()) {
-      Status s = AddRollupChunks(w1m.get(), id, minutes);
-      if (s.ok()) s = AddRollupChunks(w1h.get(), id, hours);
-      if (!s.ok()) return abandon(s);
-      ++rollup_series;
+      added = AddRollup(w1m.get(), id, minutes);
+      ++rollup_1m_series;
     }
+    if (added.ok() && !hours.empty()) {
+      added = AddRollup(w1h.get(), id, hours);
+      ++rollup_1h_series;
+    }
+    if (!added.ok()) return abandon(added);
     if (merged.ts.empty()) continue;
     const size_t n = merged.ts.size();
     // Chunks of at most 4096 samples, evenly sized (as in a flush).
@@ -249,16 +275,17 @@ Status Engine::CompactPartition(core::Timestamp partition_start, const BlockList
     SF_ASSIGN_OR_RETURN(auto raw_reader, BlockReader::Open(env_, raw_writer->final_path()));
     next->raw.push_back(std::move(raw_reader));
   }
-  if (rollup_series == 0) {
-    w1m->Abandon();
-    w1h->Abandon();
-  } else {
-    SF_RETURN_IF_ERROR(w1m->Finish());
-    SF_RETURN_IF_ERROR(w1h->Finish());
-    SF_ASSIGN_OR_RETURN(auto r1m, BlockReader::Open(env_, w1m->final_path()));
-    SF_ASSIGN_OR_RETURN(auto r1h, BlockReader::Open(env_, w1h->final_path()));
-    next->rollup_1m.push_back(std::move(r1m));
-    next->rollup_1h.push_back(std::move(r1h));
+  for (auto [writer, used, level] : {std::tuple{w1m.get(), rollup_1m_series, &next->rollup_1m},
+                                     std::tuple{w1h.get(), rollup_1h_series, &next->rollup_1h}}) {
+    // With raw data left, a full compaction writes both rollup blocks, empty or not: they
+    // mark the raw block as compacted.
+    if (!full || (used == 0 && written == 0)) {
+      writer->Abandon();
+      continue;
+    }
+    SF_RETURN_IF_ERROR(writer->Finish());
+    SF_ASSIGN_OR_RETURN(auto reader, BlockReader::Open(env_, writer->final_path()));
+    level->push_back(std::move(reader));
   }
   if (written == 0 && !inputs.empty()) {
     retention_evicted_ += inputs.size();

@@ -74,6 +74,7 @@ bool AggIterator::TryRollup(core::Timestamp partition_start, const std::vector<s
   }
   std::vector<WindowPartial> windows;
   Status s = ReadRollupWindows(*rollup, core::ToU64(snap_.info.id), lo, hi, &windows);
+  if (s.IsNotFound()) return false;  // the series' windows were too sparse to be worth a rollup
   if (!s.ok()) {
     engine_->RecordCorruption(s);
     return false;
@@ -115,6 +116,13 @@ Result<std::unique_ptr<AggregateIterator>> Engine::Aggregate(SeriesId id, const 
       step = (step + core::kMinute - 1) / core::kMinute * core::kMinute;
     }
     q.step = std::max<core::Duration>(step, 1);
+    // Windows are epoch-aligned, so the range can touch one window more than span / step:
+    // widen the step by its own rounding unit until the windows fit the budget.
+    const core::Duration unit = q.step >= core::kHour ? core::kHour : q.step >= core::kMinute ? core::kMinute : 1;
+    while ((AlignDown(q.to - 1, q.step) - AlignDown(q.from, q.step)) / q.step + 1 >
+           static_cast<core::Duration>(q.max_points)) {
+      q.step += unit;
+    }
   }
   SF_ASSIGN_OR_RETURN(SeriesSnapshot snap, Snapshot(id));
   if (snap.info.type == ValueType::kString) {
@@ -125,7 +133,7 @@ Result<std::unique_ptr<AggregateIterator>> Engine::Aggregate(SeriesId id, const 
   std::vector<core::Timestamp> raw = RawPartitions(snap, options_.block_duration, q.from, q.to);
   std::set<core::Timestamp> parts(raw.begin(), raw.end());
   if (use_1m) {
-    const uint64_t probe = RollupSeriesId(core::ToU64(id), 0);
+    const uint64_t probe = core::ToU64(id);
     for (const auto* level : {&snap.blocks->rollup_1h, &snap.blocks->rollup_1m}) {
       for (const auto& b : *level) {
         const BlockMeta& m = b->meta();

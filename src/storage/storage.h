@@ -61,8 +61,10 @@ struct Options {
   // Memory for in-memory head data. Above it the head is flushed to blocks; writes are
   // never rejected for memory.
   uint64_t head_memory_limit = 256ull << 20;
-  // Width of the time partitions that block files cover.
-  Duration block_duration = 2 * core::kHour;
+  // Width of the time partitions that block files cover (whole hours; UTC-aligned).
+  // A query holds at most one partition of one series in memory; retention works on
+  // whole partitions.
+  Duration block_duration = core::kDay;
   uint64_t wal_segment_bytes = 64ull << 20;
   // Raw-data retention (empty: keep forever). Rollups are kept rollup_retention_factor
   // times longer than the raw data of their series.

@@ -2,6 +2,7 @@
 // aggregates from raw data and rollups, point budgets, latest values, retention and quota.
 #include <cmath>
 #include <random>
+#include <thread>
 
 #include "storage/catalog.h"
 #include "storage/storage.h"
@@ -213,7 +214,7 @@ TEST_F(EngineTest, AggregatesMatchBruteForceFromRawAndFromRollups) {
     double v = std::round((6.0 + std::normal_distribution<double>(0, 0.3)(rng)) * 100) / 100;
     pts.push_back({ts, v});
     batch.Add(id, ts, v);
-    ts += (1 + static_cast<int64_t>(rng() % 20)) * kSecond;  // irregular sampling
+    ts += (1 + static_cast<int64_t>(rng() % 3)) * kSecond;  // irregular, ~30 samples a minute
   }
   ASSERT_TRUE(db_->Write(batch).ok());
 
@@ -281,7 +282,7 @@ TEST_F(EngineTest, PointBudgetPicksTheFinestResolutionThatFits) {
   Open();
   SeriesId id = Series("meter/power");
   SampleBatch batch;
-  for (int k = 0; k < 2 * 24 * 3600; k += 10) batch.Add(id, T(k), double(k % 1000));
+  for (int k = 0; k < 2 * 24 * 3600; k += 2) batch.Add(id, T(k), double(k % 1000));
   ASSERT_TRUE(db_->Write(batch).ok());
   ASSERT_TRUE(db_->Flush().ok());
   ASSERT_TRUE(db_->Compact().ok());
@@ -304,6 +305,56 @@ TEST_F(EngineTest, PointBudgetPicksTheFinestResolutionThatFits) {
   EXPECT_EQ(res, Resolution::kRaw);
   q.max_points = 0;
   EXPECT_TRUE(db_->Aggregate(id, q).status().IsInvalidArgument());
+}
+
+TEST_F(EngineTest, SparseSeriesGetNoRollupsAndAnswerFromRawData) {
+  Open();
+  SeriesId sparse = Series("nab/machine_temperature");  // one sample every 5 minutes
+  SampleBatch batch;
+  for (int k = 0; k < 24 * 12; ++k) batch.Add(sparse, T(k * 300), 70.0 + k % 7);
+  ASSERT_TRUE(db_->Write(batch).ok());
+  ASSERT_TRUE(db_->Flush().ok());
+  ASSERT_TRUE(db_->Compact().ok());
+  // 12 partitions of 2 h; their rollup blocks are empty markers (no window pays).
+  for (const char* dir : {"/db/rollup/1m", "/db/rollup/1h"}) {
+    auto names = env()->GetChildren(dir);
+    ASSERT_TRUE(names.ok());
+    EXPECT_EQ(names->size(), 12u) << dir;
+    for (const auto& name : *names) EXPECT_LT(*env()->GetFileSize(std::string(dir) + "/" + name), 200u) << name;
+  }
+  AggregateQuery q;
+  q.from = T(0);
+  q.to = T(24 * 3600);
+  q.step = kHour;
+  Resolution res;
+  auto rows = Agg(sparse, q, &res);
+  EXPECT_EQ(res, Resolution::kRaw);
+  ASSERT_EQ(rows.size(), 24u);
+  EXPECT_EQ(rows[0].count, 12u);
+}
+
+TEST_F(EngineTest, TheOpenPartitionIsMergedInTiersWithoutRollups) {
+  Options o = MakeOptions();
+  o.background_maintenance = true;  // the non-forced path runs in the maintenance thread
+  o.compaction_interval = 0;
+  o.flush_interval = 1000 * core::kDay;
+  options_ = o;
+  Open(o);
+  SeriesId id = Series("open/partition");
+  const Timestamp now = clock_.Now();
+  for (int flush = 0; flush < 4; ++flush) {
+    SampleBatch batch;
+    for (int k = 0; k < 100; ++k) batch.Add(id, now - kHour + (flush * 100 + k) * kSecond, double(k));
+    ASSERT_TRUE(db_->Write(batch).ok());
+    ASSERT_TRUE(db_->Flush().ok());
+  }
+  for (int wait = 0; wait < 100 && db_->stats().compactions == 0; ++wait) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_GE(db_->stats().compactions, 1u);
+  EXPECT_EQ(env()->GetChildren("/db/blocks")->size(), 1u);      // four level-0 blocks became one
+  EXPECT_TRUE(env()->GetChildren("/db/rollup/1m")->empty());     // the open partition has no rollups yet
+  EXPECT_EQ(ReadAll(id).size(), 400u);
 }
 
 TEST_F(EngineTest, LatestComesFromHeadOrBlocksAfterRestart) {
@@ -361,15 +412,18 @@ TEST_F(EngineTest, RetentionDropsOldDataAndKeepsRollupsLonger) {
   SeriesId l = Series("long/a");
   const Timestamp now = clock_.Now();
   SampleBatch batch;
-  for (int day = 0; day < 5; ++day) {
-    batch.Add(s, now - (day * core::kDay) - kHour, double(day));
-    batch.Add(l, now - (day * core::kDay) - kHour, double(day));
+  for (int day = 0; day < 5; ++day) {  // an hour a day at one sample a minute
+    for (int minute = 0; minute < 60; ++minute) {
+      const Timestamp ts = now - day * core::kDay - 2 * kHour + minute * kMinute;
+      batch.Add(s, ts, double(day));
+      batch.Add(l, ts, double(day));
+    }
   }
   ASSERT_TRUE(db_->Write(batch).ok());
   ASSERT_TRUE(db_->Flush().ok());
   ASSERT_TRUE(db_->Compact().ok());
-  EXPECT_EQ(ReadAll(s).size(), 2u);  // days 0 and 1
-  EXPECT_EQ(ReadAll(l).size(), 5u);
+  EXPECT_EQ(ReadAll(s).size(), 2 * 60u);  // days 0 and 1
+  EXPECT_EQ(ReadAll(l).size(), 5 * 60u);
   EXPECT_GT(db_->stats().retention_evicted_samples, 0u);
   // Hourly rollups of "short/a" outlive its raw data (3 x 2 days).
   AggregateQuery q;
@@ -383,7 +437,7 @@ TEST_F(EngineTest, RetentionDropsOldDataAndKeepsRollupsLonger) {
   ASSERT_TRUE(db_->Compact().ok());
   EXPECT_TRUE(ReadAll(s).empty());
   EXPECT_TRUE(Agg(s, q).empty());
-  EXPECT_EQ(ReadAll(l).size(), 5u);
+  EXPECT_EQ(ReadAll(l).size(), 5 * 60u);
 }
 
 TEST_F(EngineTest, DiskQuotaEvictsOldestPartitionsFirst) {

@@ -26,6 +26,7 @@ class EngineFixture : public ::testing::Test {
     o.dir = "/db";
     o.durability.mode = DurabilityPolicy::Mode::kNone;
     o.background_maintenance = false;
+    o.block_duration = 2 * core::kHour;  // small partitions exercise partition boundaries
     return o;
   }
   virtual core::Env* env() { return mem_env_.get(); }
