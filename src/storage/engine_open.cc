@@ -21,6 +21,34 @@ constexpr uint64_t kMaxIdGap = 1u << 20;
 
 Result<std::unique_ptr<Storage>> Storage::Open(const Options& options) { return Engine::Open(options); }
 
+namespace {
+
+// `<dir>/FORMAT` holds "block_duration_ns=<n>\n".
+Result<core::Duration> RecordedBlockDuration(core::Env* env, const std::string& dir, core::Duration wanted) {
+  const std::string path = core::JoinPath(dir, "FORMAT");
+  constexpr std::string_view kKey = "block_duration_ns=";
+  if (!env->FileExists(path)) {
+    SF_RETURN_IF_ERROR(env->WriteFileAtomic(path, fmt::format("{}{}\n", kKey, wanted)));
+    return wanted;
+  }
+  SF_ASSIGN_OR_RETURN(std::string text, env->ReadFileToString(path));
+  core::Duration recorded = 0;
+  std::string_view v = text;
+  if (v.starts_with(kKey)) v.remove_prefix(kKey.size());
+  while (!v.empty() && v.back() == '\n') v.remove_suffix(1);
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), recorded);
+  if (!text.starts_with(kKey) || ec != std::errc() || ptr != v.data() + v.size() || recorded < core::kHour ||
+      recorded % core::kHour != 0) {
+    return Status::Corruption("FORMAT: expected block_duration_ns=<whole hours in ns>", path, 0);
+  }
+  if (recorded != wanted) {
+    SF_LOG(info, "storage.block_duration_recorded", "dir={} recorded_ns={} requested_ns={}", dir, recorded, wanted);
+  }
+  return recorded;
+}
+
+}  // namespace
+
 Engine::Engine(const Options& options)
     : options_(options), env_(options.env), clock_(options.clock), blocks_(std::make_shared<BlockSet>()) {}
 
@@ -31,11 +59,15 @@ Result<std::unique_ptr<Storage>> Engine::Open(const Options& options) {
   if (options.block_duration < core::kHour || options.block_duration % core::kHour != 0) {
     return Status::InvalidArgument("block_duration must be a whole number of hours (rollups align to it)");
   }
-  std::unique_ptr<Engine> engine(new Engine(options));
   core::Env* env = options.env;
   for (const char* sub : {"", "wal", "blocks", "rollup", "rollup/1m", "rollup/1h"}) {
     SF_RETURN_IF_ERROR(env->CreateDirs(core::JoinPath(options.dir, sub)));
   }
+  // The partition width is a property of the directory's blocks: the first open records
+  // it, later opens adopt it whatever their options say.
+  Options effective = options;
+  SF_ASSIGN_OR_RETURN(effective.block_duration, RecordedBlockDuration(env, options.dir, options.block_duration));
+  std::unique_ptr<Engine> engine(new Engine(effective));
   SF_ASSIGN_OR_RETURN(engine->lock_, env->LockFile(core::JoinPath(options.dir, "LOCK")));
   SF_RETURN_IF_ERROR(engine->Recover());
 

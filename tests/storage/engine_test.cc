@@ -491,6 +491,29 @@ TEST_F(EngineTest, CatalogWithAnAbsurdSeriesIdIsCorruptionNotAHugeAllocation) {
   EXPECT_EQ(reopened.status().context().file, "/db/series.catalog");
 }
 
+TEST_F(EngineTest, TheDirectoryKeepsItsPartitionWidth) {
+  Open();  // 2 h partitions (the fixture's)
+  SeriesId id = Series("w");
+  SampleBatch batch;
+  for (int k = 0; k < 10; ++k) batch.Add(id, T(k * 3000), double(k));
+  ASSERT_TRUE(db_->Write(batch).ok());
+  ASSERT_TRUE(db_->Flush().ok());
+  Options o = MakeOptions();
+  o.block_duration = core::kDay;  // a later open asks for another width: the recorded one wins
+  options_ = o;
+  Reopen();
+  batch.Clear();
+  batch.Add(id, T(5), 0.5);  // head data beside 2 h blocks: partitions must line up
+  ASSERT_TRUE(db_->Write(batch).ok());
+  auto all = ReadAll(id);
+  ASSERT_EQ(all.size(), 11u);
+  for (size_t i = 1; i < all.size(); ++i) EXPECT_LT(all[i - 1].ts, all[i].ts);
+  EXPECT_EQ(ReadAll(id, T(3000), T(9000)).size(), 2u);
+  ASSERT_TRUE(env()->WriteFileAtomic("/db/FORMAT", "block_duration_ns=12\n").ok());
+  db_.reset();
+  EXPECT_TRUE(Storage::Open(o).status().IsCorruption());
+}
+
 TEST_F(EngineTest, DurabilityPolicyParsing) {
   EXPECT_EQ(DurabilityPolicy::Parse("always")->mode, DurabilityPolicy::Mode::kAlways);
   EXPECT_EQ(DurabilityPolicy::Parse("none")->mode, DurabilityPolicy::Mode::kNone);
