@@ -311,7 +311,7 @@ TEST(WalDurabilityTest, FailedBackgroundSyncFailsLaterAppends) {
   EXPECT_FALSE(wal->Append("b").ok());
 }
 
-TEST(WalDurabilityTest, NoSpaceIsReportedAndEarlierRecordsReplay) {
+TEST(WalDurabilityTest, NoSpaceIsReportedAndWritingResumesWhenSpaceReturns) {
   auto mem = core::NewMemEnv();
   core::FaultEnv env(mem.get());
   core::SimClock clock;
@@ -325,9 +325,21 @@ TEST(WalDurabilityTest, NoSpaceIsReportedAndEarlierRecordsReplay) {
   auto full = wal->Append("does not fit");
   ASSERT_TRUE(full.status().IsNoSpace()) << full.status().ToString();
   EXPECT_NE(std::string::npos, full.status().ToString().find("0000000000000001.wal")) << full.status().ToString();
+  // Still full: every retry fails clearly, and retries leave no pile of empty segments.
+  for (int retry = 0; retry < 5; ++retry) EXPECT_TRUE(wal->Append("retry").status().IsNoSpace());
+  EXPECT_TRUE(wal->Sync().IsNoSpace());
   env.SetNoSpace(false);
-  EXPECT_TRUE(wal->Append("space freed").status().IsNoSpace());
-  EXPECT_TRUE(wal->Close().IsNoSpace());
+  // Space is back: no restart needed.
+  auto resumed = wal->Append("space freed");
+  ASSERT_TRUE(resumed.ok()) << resumed.status().ToString();
+  written.push_back("space freed");
+  written.push_back(testing::TestPayload(99, 50000));
+  ASSERT_TRUE(wal->Append(written.back()).ok());
+  ASSERT_TRUE(wal->Sync().ok());
+  ASSERT_TRUE(wal->Close().ok());
+  auto segments = ListWalSegments(&env, "/db/wal");
+  ASSERT_TRUE(segments.ok());
+  EXPECT_EQ(segments->size(), 2u);
 
   WalReplayReport report;
   std::vector<Replayed> replayed = ReplayAll(&env, "/db/wal", &report);
@@ -335,6 +347,26 @@ TEST(WalDurabilityTest, NoSpaceIsReportedAndEarlierRecordsReplay) {
   for (size_t i = 0; i < written.size(); ++i) EXPECT_EQ(written[i], replayed[i].payload);
   EXPECT_TRUE(report.corruptions.empty());
   EXPECT_EQ(0u, report.truncated_bytes);
+}
+
+TEST(WalDurabilityTest, AFullDiskMidGroupIsCutOffTheSegment) {
+  // The failing write lands partly (a short write): the segment is cut back to the last
+  // whole record, so replay reports no damage.
+  auto mem = core::NewMemEnv();
+  core::FaultEnv env(mem.get());
+  core::SimClock clock;
+  auto wal = OpenWal(&env, &clock, Mode::kInterval, core::kSecond);
+  ASSERT_TRUE(wal->Append("kept").ok());
+  env.FailNthWrite(1, Status::NoSpace("simulated ENOSPC"));
+  EXPECT_TRUE(wal->Append(testing::TestPayload(1, 70000)).status().IsNoSpace());
+  ASSERT_TRUE(wal->Append("after").ok());
+  ASSERT_TRUE(wal->Close().ok());
+  WalReplayReport report;
+  std::vector<Replayed> replayed = ReplayAll(&env, "/db/wal", &report);
+  ASSERT_EQ(2u, replayed.size());
+  EXPECT_EQ("kept", replayed[0].payload);
+  EXPECT_EQ("after", replayed[1].payload);
+  EXPECT_TRUE(report.corruptions.empty());
 }
 
 // Appends racing with rotations land in the segment they report.

@@ -77,6 +77,7 @@ Status Wal::OpenSegment(uint64_t number) {
   file_ = std::move(file).value();
   file_path_ = std::move(path);
   segment_size_ = 0;
+  good_size_ = 0;
   encoder_ = wal_format::RecordEncoder(0);
   current_segment_.store(number, std::memory_order_release);
   return Status::OK();
@@ -120,6 +121,18 @@ core::Result<uint64_t> Wal::Append(std::string_view payload) {
   // This request leads: it writes its own payload and those of the appends queued behind.
   std::vector<Request*> group;
   Status s = closed_ ? ClosedStatus() : error_;
+  if (!s.ok() && !closed_ && error_recoverable_) {
+    // The disk was full. Try again: if space has come back, writing continues without a
+    // restart; if not, the append fails with the same clear kNoSpace.
+    lock.unlock();
+    Status recovered = RecoverFromNoSpace();
+    lock.lock();
+    if (recovered.ok()) {
+      error_ = Status::OK();
+      error_recoverable_ = false;
+      s = Status::OK();
+    }
+  }
   uint64_t segment = 0;
   if (s.ok()) {
     size_t group_bytes = 0;
@@ -130,12 +143,14 @@ core::Result<uint64_t> Wal::Append(std::string_view payload) {
       group_bytes += request->payload.size();
     }
     lock.unlock();
-    s = WriteGroup(group, &segment);
+    bool recoverable = false;
+    s = WriteGroup(group, &segment, &recoverable);
     lock.lock();
     if (s.ok()) {
       dirty_ = dirty_ || options_.durability.mode != Mode::kAlways;
     } else {
       SetError(s);
+      error_recoverable_ = recoverable;
     }
   } else {
     group.push_back(&self);
@@ -154,16 +169,23 @@ core::Result<uint64_t> Wal::Append(std::string_view payload) {
   return segment;
 }
 
-Status Wal::WriteGroup(const std::vector<Request*>& group, uint64_t* segment) {
+Status Wal::WriteGroup(const std::vector<Request*>& group, uint64_t* segment, bool* recoverable) {
+  // A full disk while writing (not while syncing: a failed fsync may have lost data that was
+  // already acknowledged) leaves whole records behind good_size_, so it can be recovered.
+  auto write_failed = [&](const Status& s) {
+    *recoverable = s.IsNoSpace();
+    return s;
+  };
   if (segment_size_ >= options_.segment_bytes) {
     const uint64_t next = current_segment() + 1;
     SF_RETURN_IF_ERROR(CloseSegment());
-    SF_RETURN_IF_ERROR(OpenSegment(next));
+    Status opened = OpenSegment(next);
+    if (!opened.ok()) return write_failed(opened);
   }
   scratch_.clear();
   for (const Request* request : group) encoder_.Add(request->payload, &scratch_);
   Status s = file_->Append(scratch_);
-  if (!s.ok()) return s.WithPrefix("appending to WAL segment " + file_path_);
+  if (!s.ok()) return write_failed(s.WithPrefix("appending to WAL segment " + file_path_));
   segment_size_ += scratch_.size();
   bytes_written_.fetch_add(scratch_.size(), std::memory_order_relaxed);
   if (scratch_.capacity() > kMaxRetainedScratch) std::string().swap(scratch_);
@@ -174,13 +196,32 @@ Status Wal::WriteGroup(const std::vector<Request*>& group, uint64_t* segment) {
       break;
     case Mode::kInterval:
       s = file_->Flush();
-      if (!s.ok()) return s.WithPrefix("flushing WAL segment " + file_path_);
+      if (!s.ok()) return write_failed(s.WithPrefix("flushing WAL segment " + file_path_));
       break;
     case Mode::kNone:
       break;
   }
+  good_size_ = segment_size_;
   *segment = current_segment();
   return Status::OK();
+}
+
+Status Wal::RecoverFromNoSpace() {
+  // The failed write may have left part of a group at the end of the segment. Cut it back
+  // to the last whole record, make the cut durable, and continue in a new segment, so the
+  // cut one is never appended to again and replays cleanly.
+  file_.reset();  // the writer dropped its buffer when the write failed
+  // Nothing good in this segment (e.g. a retry while the disk is still full): start it again
+  // rather than leaving an empty segment behind for every retry.
+  if (good_size_ == 0) return OpenSegment(current_segment());
+  SF_ASSIGN_OR_RETURN(uint64_t size, options_.env->GetFileSize(file_path_));
+  if (size > good_size_) {
+    SF_RETURN_IF_ERROR(options_.env->TruncateFile(file_path_, good_size_));
+    SF_ASSIGN_OR_RETURN(auto cut, options_.env->NewAppendableFile(file_path_));
+    SF_RETURN_IF_ERROR(cut->Sync());
+    SF_RETURN_IF_ERROR(cut->Close());
+  }
+  return OpenSegment(current_segment() + 1);
 }
 
 Status Wal::RunExclusive(ExclusiveKind kind, const std::function<Status()>& fn) {

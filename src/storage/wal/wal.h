@@ -58,8 +58,11 @@ class Wal {
   //  kNone:     in the segment file's user-space buffer.
   // After any write or fsync failure the Wal is in an error state and every later call
   // fails with that first error (an fsync failure may have lost data the OS held, so
-  // nothing after it may be acknowledged). kNoSpace reports a full disk; payloads
-  // acknowledged before it remain replayable. Aborted after Close().
+  // nothing after it may be acknowledged). The one exception is a full disk while writing
+  // (kNoSpace from a write, not from an fsync): payloads acknowledged before it remain
+  // replayable, and the next Append cuts the partial group off the segment and continues in
+  // a new one once space is back (Rotate and Sync keep failing until an Append succeeds).
+  // Aborted after Close().
   core::Result<uint64_t> Append(std::string_view payload);
 
   // Syncs and closes the current segment and starts the next; returns the new number.
@@ -85,7 +88,11 @@ class Wal {
   core::Status OpenSegment(uint64_t number);  // requires: file ownership
   core::Status CloseSegment();                // requires: file ownership
   core::Status SyncSegment();                 // requires: file ownership
-  core::Status WriteGroup(const std::vector<Request*>& group, uint64_t* segment);
+  // *recoverable is set when the failure is a full disk while writing (see RecoverFromNoSpace).
+  core::Status WriteGroup(const std::vector<Request*>& group, uint64_t* segment, bool* recoverable);
+  // After a kNoSpace write failure: cuts the segment back to good_size_ and opens the next
+  // segment. Fails (still kNoSpace, typically) while the disk is full.
+  core::Status RecoverFromNoSpace();
   // How RunExclusive treats the Wal's state.
   enum class ExclusiveKind {
     kWrite,  // refused when closed or failed; a failure of fn becomes the sticky error
@@ -101,6 +108,7 @@ class Wal {
   std::mutex mu_;
   std::deque<Request*> queue_;   // guarded by mu_
   core::Status error_;           // guarded by mu_: the first write/sync failure
+  bool error_recoverable_ = false;  // guarded by mu_: error_ is a full disk while writing
   bool closed_ = false;          // guarded by mu_
   bool closing_ = false;         // guarded by mu_: Close() has started
   bool stopping_ = false;        // guarded by mu_
@@ -112,6 +120,7 @@ class Wal {
   std::unique_ptr<core::WritableFile> file_;
   std::string file_path_;
   uint64_t segment_size_ = 0;
+  uint64_t good_size_ = 0;  // bytes of whole, successfully written groups in the segment
   wal_format::RecordEncoder encoder_;
   std::string scratch_;
 
