@@ -38,6 +38,9 @@ class Api {
   // The newest sample of each selected series; a series with no data has no "ts"/"value".
   HttpResponse HandleLatest(const QueryParams& params);
 
+  static uint64_t NewInstanceId();
+
+  const uint64_t instance_id_ = NewInstanceId();  // owner of the per-thread key memos
   storage::Storage* const storage_;
   core::Clock* const clock_;
   const HttpServerOptions options_;

@@ -73,6 +73,24 @@ TEST_F(ApiTest, IndexPageListsSeriesEscaped) {
   EXPECT_EQ(r.body.find("<b>"), std::string::npos);
 }
 
+TEST_F(ApiTest, KeyMemosOfTwoApisOnOneThreadDoNotMix) {
+  ASSERT_EQ(Call("POST", "/write", "m,t=a v=1 1\n").status, 204);  // memo: "m,t=a/v" -> id 0 here
+  testing::FakeStorage other;
+  ASSERT_TRUE(other.GetOrCreateSeries("other/first", core::ValueType::kDouble).ok());  // id 0 there
+  Api second(&other, &clock_, HttpServerOptions{});
+  HttpRequest r;
+  r.method = "POST";
+  r.target = "/write";
+  r.body = "m,t=a v=2 1\n";
+  ASSERT_EQ(second.Handle(r).status, 204);
+  auto series = other.FindSeries("m,t=a/v");
+  ASSERT_TRUE(series.ok());
+  EXPECT_EQ(core::ToU64(series->id), 1u);
+  r.method = "GET";
+  r.target = "/api/v1/query?series=other/first&from=0&to=10&precision=ns";
+  EXPECT_EQ(second.Handle(r).body, R"({"series":"other/first","type":"double","points":[]})");
+}
+
 TEST_F(ApiTest, SeriesKeysForTaggedAndUntaggedPoints) {
   ASSERT_EQ(Call("POST", "/write", "m v=1 1\ncpu,z=1,a=x\\ y busy=t,name=\"n\" 1").status, 204);
   HttpResponse r = Call("GET", "/api/v1/series");
