@@ -52,6 +52,14 @@ struct BlockSet {
   std::vector<std::shared_ptr<BlockReader>> rollup_1h;
 };
 
+// Sorts block readers by (partition_start, sequence), the order BlockSet keeps.
+void SortBlocks(std::vector<std::shared_ptr<BlockReader>>* list);
+
+class BlockWriter;
+// Adds rows [begin, end) of `cols` (sorted, unique timestamps) to `writer` as evenly sized
+// chunks of at most 4096 samples.
+Status AddChunks(BlockWriter* writer, uint64_t series_id, const ChunkColumns& cols, size_t begin, size_t end);
+
 // A consistent view of one series for a query: block snapshot plus a sorted, deduplicated
 // copy of its in-memory data (frozen and active head merged).
 struct SeriesSnapshot {

@@ -21,14 +21,6 @@ bool IsNumeric(core::ValueType t) { return t != core::ValueType::kString; }
 
 constexpr size_t kTierFanout = 4;
 
-void SortBlocks(BlockList* list) {
-  std::sort(list->begin(), list->end(), [](const auto& a, const auto& b) {
-    if (a->meta().partition_start != b->meta().partition_start)
-      return a->meta().partition_start < b->meta().partition_start;
-    return a->meta().sequence < b->meta().sequence;
-  });
-}
-
 }  // namespace
 
 Status Engine::Compact() {
@@ -238,20 +230,8 @@ Status Engine::CompactPartition(core::Timestamp partition_start, const BlockList
     if (!added.ok()) return abandon(added);
     if (merged.ts.empty()) continue;
     const size_t n = merged.ts.size();
-    // Chunks of at most 4096 samples, evenly sized (as in a flush).
-    const size_t pieces = (n + 4095) / 4096, per = (n + pieces - 1) / pieces;
-    ChunkColumns piece;
-    std::string bytes;
-    for (size_t at = 0; at < n; at += per) {
-      ClearColumns(&piece);
-      piece.type = merged.type;
-      for (size_t i = at; i < std::min(n, at + per); ++i) AppendRow(merged, i, &piece);
-      bytes.clear();
-      EncodeChunk(piece, &bytes);
-      Status s = raw_writer->Add(id, piece.type, piece.ts.front(), piece.ts.back(),
-                                 static_cast<uint32_t>(piece.ts.size()), bytes);
-      if (!s.ok()) return abandon(s);
-    }
+    Status added_chunks = AddChunks(raw_writer.get(), id, merged, 0, n);
+    if (!added_chunks.ok()) return abandon(added_chunks);
     written += n;
   }
 

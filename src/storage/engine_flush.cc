@@ -14,14 +14,12 @@ namespace shopfloor::storage {
 
 using core::Status;
 
-namespace {
+constexpr size_t kFlushChunkSamples = 4096;
 
-constexpr size_t kMaxChunkSamples = 4096;
-
-// Writes rows [begin, end) of `cols` as evenly sized chunks of at most kMaxChunkSamples.
+// Writes rows [begin, end) of `cols` as evenly sized chunks of at most kFlushChunkSamples.
 Status AddChunks(BlockWriter* writer, uint64_t series_id, const ChunkColumns& cols, size_t begin, size_t end) {
   const size_t n = end - begin;
-  const size_t pieces = (n + kMaxChunkSamples - 1) / kMaxChunkSamples;
+  const size_t pieces = (n + kFlushChunkSamples - 1) / kFlushChunkSamples;
   const size_t per = (n + pieces - 1) / pieces;
   std::string bytes;
   ChunkColumns piece;
@@ -38,7 +36,14 @@ Status AddChunks(BlockWriter* writer, uint64_t series_id, const ChunkColumns& co
   return Status::OK();
 }
 
-}  // namespace
+void SortBlocks(std::vector<std::shared_ptr<BlockReader>>* list) {
+  std::sort(list->begin(), list->end(), [](const auto& a, const auto& b) {
+    if (a->meta().partition_start != b->meta().partition_start)
+      return a->meta().partition_start < b->meta().partition_start;
+    return a->meta().sequence < b->meta().sequence;
+  });
+}
+
 
 Status Engine::Flush() {
   std::lock_guard<std::mutex> l(flush_mu_);
@@ -173,11 +178,7 @@ Status Engine::FlushLocked() {
     std::unique_lock l(version_mu_);
     auto next = std::make_shared<BlockSet>(*blocks_);
     for (auto& b : written) next->raw.push_back(std::move(b));
-    std::sort(next->raw.begin(), next->raw.end(), [](const auto& a, const auto& b) {
-      if (a->meta().partition_start != b->meta().partition_start)
-        return a->meta().partition_start < b->meta().partition_start;
-      return a->meta().sequence < b->meta().sequence;
-    });
+    SortBlocks(&next->raw);
     blocks_ = std::move(next);
     int64_t freed_bytes = 0, freed_samples = 0;
     for (SeriesState* st : frozen) {

@@ -165,11 +165,7 @@ Status Engine::OpenBlocks() {
       max_seq = std::max(max_seq, seq);
       out->push_back(std::shared_ptr<BlockReader>(std::move(reader).value()));
     }
-    std::sort(out->begin(), out->end(), [](const auto& a, const auto& b) {
-      if (a->meta().partition_start != b->meta().partition_start)
-        return a->meta().partition_start < b->meta().partition_start;
-      return a->meta().sequence < b->meta().sequence;
-    });
+    SortBlocks(out);
     return Status::OK();
   };
   SF_RETURN_IF_ERROR(load("blocks", &set->raw));
