@@ -76,6 +76,17 @@ class Session : public std::enable_shared_from_this<Session> {
     request.target = ToStd(req.target());
     request.content_encoding = ToStd(req[http::field::content_encoding]);
     request.body = req.body();
+    request.content_type = ToStd(req[http::field::content_type]);
+    request.authorization = ToStd(req[http::field::authorization]);
+    request.accept = ToStd(req[http::field::accept]);
+    request.cookie = ToStd(req[http::field::cookie]);
+    std::string remote;
+    {
+      beast::error_code rec;
+      auto ep = stream_.socket().remote_endpoint(rec);
+      if (!rec) remote = fmt::format("{}:{}", ep.address().to_string(), ep.port());
+    }
+    request.remote = remote;
     HttpResponse response = api_->Handle(request);
     Send(std::move(response), req.version(), req.keep_alive());
   }
@@ -86,6 +97,11 @@ class Session : public std::enable_shared_from_this<Session> {
     res->set(http::field::server, "shopfloor");
     if (!response.body.empty()) res->set(http::field::content_type, response.content_type);
     if (!response.allow.empty()) res->set(http::field::allow, response.allow);
+    if (!response.www_authenticate.empty()) res->set(http::field::www_authenticate, response.www_authenticate);
+    if (!response.content_disposition.empty()) {
+      res->set(http::field::content_disposition, response.content_disposition);
+    }
+    if (!response.cache_control.empty()) res->set(http::field::cache_control, response.cache_control);
     if (response.status == 204) {
       // Telegraf and InfluxDB clients look for this header to recognise a v1 server.
       res->set("X-Influxdb-Version", "1.8-shopfloor");
