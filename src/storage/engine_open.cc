@@ -77,6 +77,7 @@ Result<std::unique_ptr<Storage>> Engine::Open(const Options& options) {
   wal_options.dir = core::JoinPath(options.dir, "wal");
   wal_options.durability = options.durability;
   wal_options.segment_bytes = options.wal_segment_bytes;
+  wal_options.fsync_seconds = options.wal_fsync_seconds;
   SF_ASSIGN_OR_RETURN(engine->wal_, Wal::Open(wal_options));
   engine->last_flush_ = options.clock->Now();
   if (options.background_maintenance) {

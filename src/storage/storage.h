@@ -23,6 +23,10 @@
 
 #include "core/core.h"
 
+namespace shopfloor::core {
+class Histogram;  // core/metrics.h
+}
+
 namespace shopfloor::storage {
 
 using core::Duration;
@@ -80,6 +84,10 @@ struct Options {
   // Runs flushes, compaction and retention in a background thread. Off in unit tests that
   // drive maintenance by hand.
   bool background_maintenance = true;
+  // When set, every WAL fsync's duration (Clock::Steady(), in seconds) is observed into it
+  // (e.g. shopfloor_wal_fsync_seconds from a core::MetricsRegistry). Not owned; must
+  // outlive the Storage. Null: not measured.
+  core::Histogram* wal_fsync_seconds = nullptr;
 };
 
 struct SeriesInfo {

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "core/metrics.h"
+
 namespace shopfloor::storage {
 
 using core::Status;
@@ -84,7 +86,11 @@ Status Wal::OpenSegment(uint64_t number) {
 }
 
 Status Wal::SyncSegment() {
+  const int64_t start = options_.fsync_seconds ? options_.clock->Steady() : 0;
   Status s = file_->Sync();
+  if (options_.fsync_seconds) {
+    options_.fsync_seconds->Observe(static_cast<double>(options_.clock->Steady() - start) / core::kSecond);
+  }
   if (!s.ok()) return s.WithPrefix("syncing WAL segment " + file_path_);
   syncs_.fetch_add(1, std::memory_order_relaxed);
   return s;

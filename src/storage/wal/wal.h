@@ -38,6 +38,8 @@ struct WalOptions {
   DurabilityPolicy durability;
   // A segment is rotated before a write once it holds at least this many bytes.
   uint64_t segment_bytes = 64 << 20;
+  // Observes each segment fsync's duration in seconds (by clock->Steady()); may be null.
+  core::Histogram* fsync_seconds = nullptr;
 };
 
 class Wal {
