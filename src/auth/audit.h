@@ -9,6 +9,17 @@
 // `<data dir>/audit.head`, written atomically on every append, so truncating the tail is
 // detected too.
 //
+// Canonical encoding (what is hashed): the ASCII tag "shopfloor-audit-v1", then seq and ts as
+// 8-byte little-endian integers, then actor, action, target, old_value, new_value, result
+// and remote, each as an 8-byte little-endian length followed by its bytes. The first
+// entry's prev_hash is 32 zero bytes. Stored hashes are lower-case hex.
+//
+// Storage: table `audit_log` in the metadata database (component "audit"). When the
+// database is a file, the log opens its own connection to it, so its transactions never
+// mix with other users of the shared Db; several processes (server and `shopfloor admin`)
+// may append: an append reads the newest entry, inserts and rewrites the head file inside
+// one write transaction.
+//
 // Thread safety: thread-safe; appends are serialized.
 #pragma once
 
@@ -60,13 +71,19 @@ struct AuditVerifyResult {
 class AuditLog {
  public:
   // head_path: the file holding the newest (seq, hash); "" disables the tail check (tests).
-  static core::Result<std::unique_ptr<AuditLog>> Open(meta::Db* db, core::Clock* clock, std::string head_path);
+  // env writes the head file (nullptr = core::Env::Posix()). db, clock, env are not owned.
+  static core::Result<std::unique_ptr<AuditLog>> Open(meta::Db* db, core::Clock* clock, std::string head_path,
+                                                      core::Env* env = nullptr);
   virtual ~AuditLog() = default;
 
   // Stamps ts (when 0), seq and hash, stores the entry durably, and returns it.
   virtual core::Result<AuditEntry> Append(AuditEntry entry) = 0;
   virtual core::Result<std::vector<AuditEntry>> Query(const AuditQuery& query) const = 0;
-  // Walks the whole chain.
+  // Walks the whole chain: seq must run 1, 2, 3, ...; each entry's stored prev_hash must be
+  // the previous entry's hash; each hash must match its recomputation; the head file (when
+  // configured) must name an entry that exists with the same hash (a missing head file
+  // while entries exist is reported too). Stops at the first problem. An error Status only
+  // when the database cannot be read.
   virtual core::Result<AuditVerifyResult> Verify() const = 0;
 };
 

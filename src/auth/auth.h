@@ -20,6 +20,15 @@
 // Every state change (user created/changed/deleted, login ok/failed/locked, token created/
 // revoked) is recorded in the AuditLog given at Open.
 //
+// Refusals: deleting, demoting, scoping or disabling the last enabled unscoped admin is
+// kInvalidArgument ("... is the last enabled admin for all sites ..."), so an installation
+// never loses its administrator.
+//
+// Storage: tables auth_users, auth_tokens (sessions and API tokens, hashed) and
+// auth_login_failures in the metadata database (component "auth"). When the database is a
+// file the store opens its own connection to it (its transactions never mix with other
+// users of the shared Db); the admin CLI may change users beside a running server.
+//
 // Time comes from the Clock (lockout windows, session expiry). Thread-safe.
 #pragma once
 
@@ -95,11 +104,22 @@ struct AuthOptions {
   core::Duration failure_window = 15 * core::kMinute;
   core::Duration lockout = 15 * core::kMinute;
   size_t min_password_length = 8;
+  // Longer passwords are refused (argon2 cost grows with length; keeps requests bounded).
+  size_t max_password_length = 1024;
+  // Tests only: hash new passwords with libsodium's minimum argon2id limits instead of the
+  // interactive ones, so unit tests stay fast. Verification reads the limits from the
+  // stored hash, so either setting verifies hashes made by the other. Never set in production.
+  bool fast_hash_for_tests = false;
+  // How long Authenticate() trusts a cached token -> principal mapping. Revocation, logout
+  // and user changes made through this store clear the cache at once; changes made by
+  // another process (the admin CLI) are seen after at most this long.
+  core::Duration token_cache_ttl = 5 * core::kSecond;
 };
 
 class UserStore {
  public:
-  // Creates or migrates the auth tables in db. db, clock and audit are not owned.
+  // Creates or migrates the auth tables in db. db, clock and audit are not owned and must
+  // outlive the store.
   static core::Result<std::unique_ptr<UserStore>> Open(meta::Db* db, core::Clock* clock, AuditLog* audit,
                                                        AuthOptions options = {});
   virtual ~UserStore() = default;
