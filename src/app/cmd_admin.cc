@@ -1,4 +1,4 @@
-// `shopfloor admin ...`: offline maintenance of a data directory.
+// `shopfloor admin ...`: maintenance of a data directory (users and audit: cmd_admin_users.cc).
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -48,6 +48,7 @@ void AddAdminCommand(CLI::App& app, int* exit_code) {
   auto dir = std::make_shared<std::string>();
   compact->add_option("--data", *dir, "Data directory")->required()->check(CLI::ExistingDirectory);
   compact->callback([dir, exit_code] { *exit_code = CompactOffline(*dir); });
+  AddAdminUserCommands(admin, exit_code);
 }
 
 }  // namespace shopfloor::app

@@ -11,5 +11,7 @@ namespace shopfloor::app {
 void AddConfigCommand(CLI::App& app, int* exit_code);
 void AddServeCommand(CLI::App& app, int* exit_code);
 void AddAdminCommand(CLI::App& app, int* exit_code);
+// The user, token and audit subcommands of `admin` (cmd_admin_users.cc).
+void AddAdminUserCommands(CLI::App* admin, int* exit_code);
 
 }  // namespace shopfloor::app
