@@ -37,6 +37,11 @@ Result<ParsedToken> ParseToken(std::string_view text) {
         fmt::format("malformed token: {} characters, expected {}", text.size(), kTokenTextLength));
   }
   const std::string_view body = text.substr(4);
+  // The alphabet is checked here: libsodium's decoder is not strict about bytes >= 0x80.
+  for (char c : body) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    if (!ok) return Status::Unauthenticated("malformed token: not base64url");
+  }
   parsed.raw.resize(kTokenBytes);
   size_t decoded = 0;
   const char* end = nullptr;
@@ -46,6 +51,8 @@ Result<ParsedToken> ParseToken(std::string_view text) {
   if (rc != 0 || decoded != kTokenBytes || end != body.data() + body.size()) {
     return Status::Unauthenticated("malformed token: not base64url");
   }
+  // One text per token: the unused low bits of the last character must be zero.
+  if (Base64UrlEncode(parsed.raw) != body) return Status::Unauthenticated("malformed token: not canonical base64url");
   return parsed;
 }
 
