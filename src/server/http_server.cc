@@ -1,22 +1,32 @@
-// The Boost.Beast transport: listener, per-connection sessions and the I/O threads. The only
-// file that includes Asio/Beast; everything behind it speaks HttpRequest/HttpResponse.
+// The Boost.Beast transport: listener, per-connection sessions, WebSocket live sessions,
+// TLS and the I/O threads. The only translation unit that includes Asio/Beast; everything
+// behind it speaks HttpRequest/HttpResponse (and LiveHub's text messages).
+#include <openssl/ssl.h>
+
 #include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <fmt/format.h>
 
 #include "server/api.h"
+#include "server/live_hub.h"
+#include "server/live_session.h"
 #include "server/server.h"
 
 namespace shopfloor::server {
@@ -25,32 +35,79 @@ namespace {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace websocket = beast::websocket;
 namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
 using tcp = net::ip::tcp;
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+constexpr std::string_view kLivePath = "/api/v1/live";
 
 std::string_view ToStd(beast::string_view s) { return {s.data(), s.size()}; }
 
-// One connection: read a request, answer it, repeat while keep-alive holds.
+// What every session needs; owned by HttpServerImpl, outlives all sessions.
+struct ServerContext {
+  Api* api = nullptr;
+  LiveHub* live_hub = nullptr;  // null: live data disabled (no bus)
+  const HttpServerOptions* options = nullptr;
+  ssl::context* tls = nullptr;  // null: plain HTTP
+};
+
+template <class Stream>
+Stream MakeStream(tcp::socket&& socket, ssl::context* tls) {
+  if constexpr (std::is_same_v<Stream, TlsStream>) {
+    return Stream(std::move(socket), *tls);
+  } else {
+    return Stream(std::move(socket));
+  }
+}
+
+// One connection: read a request, answer it, repeat while keep-alive holds; or hand the
+// stream to a LiveSession on a WebSocket upgrade of /api/v1/live.
 // Invariant: at most one read or one write is outstanding, on the session's strand.
-class Session : public std::enable_shared_from_this<Session> {
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(tcp::socket&& socket, Api* api, const HttpServerOptions& options)
-      : stream_(std::move(socket)), api_(api), options_(options) {}
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+  Session(tcp::socket&& socket, const ServerContext& context)
+      : stream_(MakeStream<Stream>(std::move(socket), context.tls)),
+        context_(context),
+        api_(context.api),
+        options_(*context.options) {}
 
   void Start() {
-    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::DoRead, shared_from_this()));
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::Begin, this->shared_from_this()));
   }
 
  private:
   std::chrono::milliseconds Timeout() const { return std::chrono::milliseconds(options_.request_timeout_ms); }
+  beast::tcp_stream& Tcp() { return beast::get_lowest_layer(stream_); }
+
+  void Begin() {
+    if constexpr (kTls) {
+      Tcp().expires_after(Timeout());
+      stream_.async_handshake(ssl::stream_base::server,
+                              beast::bind_front_handler(&Session::OnHandshake, this->shared_from_this()));
+    } else {
+      DoRead();
+    }
+  }
+
+  void OnHandshake(beast::error_code ec) {
+    if (ec) return;  // not TLS, or a failed handshake: nothing to answer
+    DoRead();
+  }
 
   void DoRead() {
     parser_.emplace();
     parser_->body_limit(options_.max_body_bytes);
     parser_->header_limit(options_.max_header_bytes);
     // One deadline covers the idle wait and the whole request, so slow clients are cut off.
-    stream_.expires_after(Timeout());
-    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+    Tcp().expires_after(Timeout());
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::OnRead, this->shared_from_this()));
   }
 
   void OnRead(beast::error_code ec, std::size_t /*bytes*/) {
@@ -83,12 +140,39 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string remote;
     {
       beast::error_code rec;
-      auto ep = stream_.socket().remote_endpoint(rec);
+      auto ep = Tcp().socket().remote_endpoint(rec);
       if (!rec) remote = fmt::format("{}:{}", ep.address().to_string(), ep.port());
     }
     request.remote = remote;
+    std::string_view path = request.target.substr(0, request.target.find('?'));
+    if (path == kLivePath) return HandleLive(request);
     HttpResponse response = api_->Handle(request);
     Send(std::move(response), req.version(), req.keep_alive());
+  }
+
+  // /api/v1/live: authenticate, then upgrade to a WebSocket LiveSession.
+  void HandleLive(const HttpRequest& request) {
+    const auto& req = parser_->get();
+    if (!websocket::is_upgrade(req)) {
+      return Send(JsonError(426, "/api/v1/live is a WebSocket endpoint: send an Upgrade: websocket request"),
+                  req.version(), req.keep_alive());
+    }
+    LiveHub* hub = context_.live_hub;
+    if (hub == nullptr) {
+      return Send(JsonError(503, "live data is not enabled on this server"), req.version(), false);
+    }
+    core::Result<auth::Principal> principal = api_->AuthenticateRequest(request);
+    if (!principal.ok()) {
+      const bool denied = principal.status().code() == core::StatusCode::kPermissionDenied;
+      HttpResponse response = JsonError(denied ? 403 : 401, principal.status().message());
+      if (!denied) response.www_authenticate = "Bearer realm=\"shopfloor\"";
+      return Send(std::move(response), req.version(), false);
+    }
+    LiveHub::AccessPredicate access = [api = api_, who = std::move(principal).value()](std::string_view key) {
+      return api->CanAccessKey(who, key);
+    };
+    std::make_shared<transport::LiveSession<Stream>>(std::move(stream_), hub, std::move(access), options_.ws_ping_ms)
+        ->Run(parser_->release());
   }
 
   void Send(HttpResponse response, unsigned version, bool keep_alive) {
@@ -109,9 +193,9 @@ class Session : public std::enable_shared_from_this<Session> {
     res->body() = std::move(response.body);
     res->keep_alive(keep_alive);
     res->prepare_payload();
-    stream_.expires_after(Timeout());
+    Tcp().expires_after(Timeout());
     http::async_write(stream_, *res,
-                      [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
+                      [self = this->shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
                         self->OnWrite(keep_alive, ec);
                       });
   }
@@ -123,21 +207,28 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void DoClose() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if constexpr (kTls) {
+      // close_notify, bounded by a short deadline; the TCP connection closes with the stream.
+      Tcp().expires_after(std::chrono::seconds(5));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
+    } else {
+      beast::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  const ServerContext& context_;
   Api* const api_;
   const HttpServerOptions& options_;
 };
 
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(net::io_context& ioc, tcp::acceptor acceptor, Api* api, const HttpServerOptions& options)
-      : ioc_(ioc), acceptor_(std::move(acceptor)), api_(api), options_(options) {}
+  Listener(net::io_context& ioc, tcp::acceptor acceptor, const ServerContext& context)
+      : ioc_(ioc), acceptor_(std::move(acceptor)), context_(context) {}
 
   void Start() { DoAccept(); }
   void Close() {
@@ -154,24 +245,69 @@ class Listener : public std::enable_shared_from_this<Listener> {
   }
   void OnAccept(beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
-    if (!ec) std::make_shared<Session>(std::move(socket), api_, options_)->Start();
+    if (!ec) {
+      if (context_.tls != nullptr) {
+        std::make_shared<Session<TlsStream>>(std::move(socket), context_)->Start();
+      } else {
+        std::make_shared<Session<PlainStream>>(std::move(socket), context_)->Start();
+      }
+    }
     DoAccept();
   }
 
   net::io_context& ioc_;
   tcp::acceptor acceptor_;
-  Api* const api_;
-  const HttpServerOptions& options_;
+  const ServerContext& context_;
 };
+
+// A TLS 1.2+ server context from PEM files; errors name the file.
+core::Result<std::unique_ptr<ssl::context>> MakeTlsContext(const HttpServerOptions& options) {
+  if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
+    return core::Status::InvalidArgument(
+        fmt::format("HTTPS needs both tls_cert_file and tls_key_file (cert: \"{}\", key: \"{}\")",
+                    options.tls_cert_file, options.tls_key_file));
+  }
+  auto tls = std::make_unique<ssl::context>(ssl::context::tls_server);
+  tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                   ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+  SSL_CTX_set_min_proto_version(tls->native_handle(), TLS1_2_VERSION);
+  beast::error_code ec;
+  tls->use_certificate_chain_file(options.tls_cert_file, ec);
+  if (ec) {
+    return core::Status::InvalidArgument(
+        fmt::format("TLS certificate file \"{}\": {}", options.tls_cert_file, ec.message()));
+  }
+  tls->use_private_key_file(options.tls_key_file, ssl::context::pem, ec);
+  if (ec) {
+    return core::Status::InvalidArgument(fmt::format("TLS key file \"{}\": {}", options.tls_key_file, ec.message()));
+  }
+  if (SSL_CTX_check_private_key(tls->native_handle()) != 1) {
+    return core::Status::InvalidArgument(fmt::format("TLS key file \"{}\" does not match the certificate in \"{}\"",
+                                                     options.tls_key_file, options.tls_cert_file));
+  }
+  return tls;
+}
 
 class HttpServerImpl final : public HttpServer {
  public:
-  HttpServerImpl(HttpServerOptions options, storage::Storage* storage, core::Clock* clock)
-      : options_(std::move(options)), api_(storage, clock, options_), ioc_(std::max(1, options_.threads)) {}
+  HttpServerImpl(HttpServerOptions options, const Services& services)
+      : options_(std::move(options)),
+        live_hub_(services.bus != nullptr ? std::make_unique<LiveHub>(services.storage, services.bus) : nullptr),
+        api_(services, options_),
+        ioc_(std::max(1, options_.threads)) {
+    api_.set_live_hub(live_hub_.get());
+    context_.api = &api_;
+    context_.live_hub = live_hub_.get();
+    context_.options = &options_;
+  }
 
   ~HttpServerImpl() override { Stop(); }
 
   core::Status Listen() {
+    if (!options_.tls_cert_file.empty() || !options_.tls_key_file.empty()) {
+      SF_ASSIGN_OR_RETURN(tls_, MakeTlsContext(options_));
+      context_.tls = tls_.get();
+    }
     beast::error_code ec;
     net::ip::address address = net::ip::make_address(options_.host, ec);
     if (ec) return core::Status::InvalidArgument(fmt::format("invalid listen address \"{}\"", options_.host));
@@ -184,7 +320,7 @@ class HttpServerImpl final : public HttpServer {
     if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
     if (ec) return core::Status::IOError(fmt::format("listening on {}: {}", where, ec.message()));
     port_ = acceptor.local_endpoint().port();
-    listener_ = std::make_shared<Listener>(ioc_, std::move(acceptor), &api_, options_);
+    listener_ = std::make_shared<Listener>(ioc_, std::move(acceptor), context_);
     listener_->Start();
     for (int i = 0; i < std::max(1, options_.threads); ++i) {
       threads_.emplace_back([this] { ioc_.run(); });
@@ -205,8 +341,13 @@ class HttpServerImpl final : public HttpServer {
   }
 
  private:
+  // Destruction runs bottom-up: the io_context (and with it every session, which
+  // unsubscribes from the hub) goes before the Api and the hub.
   const HttpServerOptions options_;
+  std::unique_ptr<LiveHub> live_hub_;
   Api api_;
+  std::unique_ptr<ssl::context> tls_;
+  ServerContext context_;
   net::io_context ioc_;
   std::shared_ptr<Listener> listener_;
   std::vector<std::thread> threads_;
@@ -217,14 +358,27 @@ class HttpServerImpl final : public HttpServer {
 
 }  // namespace
 
-core::Result<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options, storage::Storage* storage,
-                                                            core::Clock* clock) {
-  if (storage == nullptr || clock == nullptr) {
+core::Result<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options, Services services) {
+  if (services.storage == nullptr || services.clock == nullptr) {
     return core::Status::InvalidArgument("HttpServer::Start needs a storage and a clock");
   }
-  auto server = std::make_unique<HttpServerImpl>(std::move(options), storage, clock);
+  if (services.users == nullptr && !options.allow_anonymous) {
+    return core::Status::InvalidArgument(
+        "HttpServer::Start needs a user store (services.users) unless options.allow_anonymous is set");
+  }
+  auto server = std::make_unique<HttpServerImpl>(std::move(options), services);
   SF_RETURN_IF_ERROR(server->Listen());
   return std::unique_ptr<HttpServer>(std::move(server));
+}
+
+core::Result<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options, storage::Storage* storage,
+                                                            core::Clock* clock) {
+  // Transport tests: every caller is an anonymous admin (as Api's storage/clock constructor).
+  options.allow_anonymous = true;
+  Services services;
+  services.storage = storage;
+  services.clock = clock;
+  return Start(std::move(options), services);
 }
 
 }  // namespace shopfloor::server
