@@ -10,11 +10,9 @@
 #include "app/commands.h"
 #include "app/host_port.h"
 #include "app/shutdown.h"
-#include "app/storage_options.h"
+#include "app/runtime.h"
 #include "core/log.h"
 #include "model/plant_config.h"
-#include "server/server.h"
-#include "storage/storage.h"
 
 namespace shopfloor::app {
 
@@ -26,59 +24,62 @@ struct ServeArgs {
   std::string http;
   std::string durability;
   int http_threads = 2;
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 int Serve(const ServeArgs& args) {
-  std::optional<model::PlantConfig> config;
+  RuntimeOptions options;
   if (!args.config_path.empty()) {
     std::vector<core::Status> problems;
+    auto text = core::Env::Posix()->ReadFileToString(args.config_path);
     auto loaded = model::LoadPlantConfigFile(core::Env::Posix(), args.config_path, &problems);
-    if (!problems.empty() || !loaded.ok()) {
+    if (!problems.empty() || !loaded.ok() || !text.ok()) {
       for (const auto& p : problems) std::fprintf(stderr, "%s\n", p.ToString().c_str());
-      if (problems.empty()) std::fprintf(stderr, "%s\n", loaded.status().ToString().c_str());
+      if (problems.empty()) std::fprintf(stderr, "%s\n", (!loaded.ok() ? loaded.status() : text.status()).ToString().c_str());
       std::fprintf(stderr, "shopfloor: the configuration has problems; not starting\n");
       return 2;
     }
-    config = std::move(loaded).value();
+    options.config = std::move(loaded).value();
+    options.config_text = std::move(text).value();
   }
-  const std::string dir = !args.data_dir.empty() ? args.data_dir : config ? config->storage.data_dir : "";
-  if (dir.empty()) {
+  const model::PlantConfig* config = options.config ? &*options.config : nullptr;
+  options.data_dir = !args.data_dir.empty() ? args.data_dir : config ? config->storage.data_dir : "";
+  if (options.data_dir.empty()) {
     std::fprintf(stderr, "shopfloor serve: --data DIR is required (or a config with storage.data_dir)\n");
     return 2;
   }
   std::string http = args.http;
   if (http.empty()) http = config ? config->server.http_host + ":" + std::to_string(config->server.http_port) : "127.0.0.1:8080";
   auto listen = ParseHostPort(http, "--http");
-  auto options = MakeStorageOptions(config ? &*config : nullptr, dir, args.durability);
-  for (const core::Status& s : {listen.status(), options.status()}) {
-    if (!s.ok()) {
-      std::fprintf(stderr, "shopfloor serve: %s\n", s.message().c_str());
-      return 2;
-    }
+  if (!listen.ok()) {
+    std::fprintf(stderr, "shopfloor serve: %s\n", listen.status().message().c_str());
+    return 2;
   }
+  if (args.tls_cert.empty() != args.tls_key.empty()) {
+    std::fprintf(stderr, "shopfloor serve: --tls-cert and --tls-key go together\n");
+    return 2;
+  }
+  options.durability = args.durability;
+  options.http.host = listen->host;
+  options.http.port = listen->port;
+  options.http.threads = args.http_threads;
+  options.http.tls_cert_file = args.tls_cert;
+  options.http.tls_key_file = args.tls_key;
 
-  auto storage = storage::Storage::Open(*options);
-  if (!storage.ok()) {
-    SF_LOG(critical, "serve.storage_failed", "dir={} error=\"{}\"", dir, storage.status().ToString());
-    return 1;
+  auto runtime = Runtime::Start(std::move(options), core::Clock::System());
+  if (!runtime.ok()) {
+    const core::Status& s = runtime.status();
+    SF_LOG(critical, "serve.start_failed", "data={} error=\"{}\"", args.data_dir, s.ToString());
+    return s.code() == core::StatusCode::kInvalidArgument ? 2 : 1;
   }
-  server::HttpServerOptions http_options;
-  http_options.host = listen->host;
-  http_options.port = listen->port;
-  http_options.threads = args.http_threads;
-  auto server = server::HttpServer::Start(http_options, storage->get(), core::Clock::System());
-  if (!server.ok()) {
-    SF_LOG(critical, "serve.http_failed", "listen={} error=\"{}\"", http, server.status().ToString());
-    return 1;
-  }
-  SF_LOG(info, "serve.ready", "http=http://{}:{} data={} durability={} config={}", listen->host, (*server)->port(),
-         dir, options->durability.ToString(), args.config_path.empty() ? "-" : args.config_path);
+  SF_LOG(info, "serve.ready", "http={}://{}:{} durability={} config={}", args.tls_cert.empty() ? "http" : "https",
+         listen->host, (*runtime)->http_port(), (*runtime)->durability(),
+         args.config_path.empty() ? "-" : args.config_path);
   const int sig = WaitForShutdownSignal();
   SF_LOG(info, "serve.stopping", "signal={}", sig == SIGINT ? "SIGINT" : "SIGTERM");
-  (*server)->Stop();
-  server->reset();
-  storage->reset();  // closes the WAL; unflushed data is replayed on the next start
-  SF_LOG(info, "serve.stopped", "data={}", dir);
+  runtime->reset();
+  SF_LOG(info, "serve.stopped", "data={}", args.data_dir);
   return 0;
 }
 
@@ -93,6 +94,8 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   serve->add_option("--durability", args->durability,
                     "WAL durability: always | interval=<ms> | none (overrides the config)");
   serve->add_option("--http-threads", args->http_threads, "HTTP I/O threads")->check(CLI::Range(1, 64));
+  serve->add_option("--tls-cert", args->tls_cert, "PEM certificate: serve HTTPS only")->check(CLI::ExistingFile);
+  serve->add_option("--tls-key", args->tls_key, "PEM private key of --tls-cert")->check(CLI::ExistingFile);
   serve->callback([args, exit_code] { *exit_code = Serve(*args); });
 }
 

@@ -12,8 +12,11 @@
 //
 // Errors: every failure is a core::Status naming the SQL step and SQLite's message.
 // Thread safety: a Db may be used from several threads (the connection is serialized by
-// SQLite's FULLMUTEX mode); a Statement belongs to one thread at a time. For multi-statement
-// atomicity use Transaction, and serialize writers of one component with your own mutex.
+// SQLite's FULLMUTEX mode); a Statement belongs to one thread at a time. A connection has
+// one transaction shared by every thread using it: a statement run by thread B while thread
+// A holds a Transaction joins (and rolls back with) A's. So each component opens its own Db
+// on the file (SQLite serializes writers across connections, waiting up to the busy
+// timeout) and serializes its own writers with a mutex.
 #pragma once
 
 #include <cstdint>

@@ -5,6 +5,10 @@
 
 #include <fmt/format.h>
 
+#include "auth/auth.h"
+#include "server/credentials.h"
+#include "server/metrics_handler.h"
+#include "server/json_body.h"
 #include "storage/storage.h"
 
 namespace shopfloor::server {
@@ -38,16 +42,126 @@ HttpResponse JsonError(int status, std::string_view message) {
   return r;
 }
 
+Api::Api(Services services, const HttpServerOptions& options)
+    : services_(services),
+      storage_(services.storage),
+      clock_(services.clock),
+      options_(options),
+      cache_(options.series_cache_capacity) {
+  anonymous_.user = "anonymous";
+  anonymous_.role = services_.users == nullptr && options_.allow_anonymous ? auth::Role::kAdmin : auth::Role::kViewer;
+  anonymous_.via = "anonymous";
+  AddRoutes();
+  if (services_.assets != nullptr) {
+    // A rename or move changes which stored series a current key means.
+    model_listener_ = services_.assets->AddListener([this](const model::ModelEvent&) { InvalidateSeriesCache(); });
+  }
+}
+
 Api::Api(storage::Storage* storage, core::Clock* clock, const HttpServerOptions& options)
-    : storage_(storage), clock_(clock), options_(options), cache_(options.series_cache_capacity) {}
+    : Api(Services{.storage = storage, .clock = clock}, [&] {
+        HttpServerOptions o = options;
+        o.allow_anonymous = true;
+        return o;
+      }()) {}
 
-namespace {
+Api::~Api() {
+  if (services_.assets != nullptr && model_listener_ != 0) services_.assets->RemoveListener(model_listener_);
+}
 
-HttpResponse MethodNotAllowed(std::string_view method, std::string_view path, std::string_view allow) {
-  HttpResponse r = JsonError(405, fmt::format("method {} is not allowed on {}; use {}", method, path, allow));
-  r.allow = std::string(allow);
+void Api::InvalidateSeriesCache() {
+  cache_.Clear();
+  instance_id_.store(NewInstanceId(), std::memory_order_release);  // drops the per-thread memos
+}
+
+core::Result<auth::Principal> Api::AuthenticateRequest(const HttpRequest& request) {
+  if (services_.users == nullptr) {
+    if (options_.allow_anonymous) return anonymous_;
+    return core::Status::Unauthenticated("authentication is not configured");
+  }
+  Credentials creds = ExtractCredentials(request);
+  switch (creds.kind) {
+    case Credentials::kToken: return services_.users->Authenticate(creds.secret);
+    case Credentials::kPassword:
+      return services_.users->AuthenticatePassword(creds.user, creds.secret, request.remote);
+    case Credentials::kMalformed: return core::Status::Unauthenticated(creds.problem);
+    case Credentials::kNone: break;
+  }
+  return core::Status::Unauthenticated(
+      "authentication required: send \"Authorization: Bearer <token>\" (log in at POST /api/v1/auth/login "
+      "or create an API token)");
+}
+
+bool Api::CanAccessKey(const auth::Principal& principal, std::string_view key) const {
+  if (principal.AllSites()) return true;
+  return principal.CanAccessSite(SiteOf(key));
+}
+
+HttpResponse Api::Handle(const HttpRequest& request) {
+  const int64_t start = clock_->Steady();
+  auto params = QueryParams::Parse(request.target);
+  if (!params.ok()) return JsonError(400, params.status().message());
+  std::string allowed;
+  core::Status path_error;
+  auto match = router_.Find(request.method, params->raw_path(), &allowed, &path_error);
+  if (!path_error.ok()) return JsonError(400, path_error.message());
+  if (!match) {
+    if (!allowed.empty()) {
+      HttpResponse r = JsonError(
+          405, fmt::format("method {} is not allowed on {}; use {}", request.method, params->path(), allowed));
+      r.allow = allowed;
+      return r;
+    }
+    return JsonError(404, fmt::format("no such endpoint: {}", params->path()));
+  }
+  const Route& route = *match->route;
+  if (!ServiceAvailable(route)) {
+    return JsonError(503, fmt::format("{} is not enabled on this server", route.tag));
+  }
+  auth::Principal principal = anonymous_;
+  if (route.authenticated) {
+    auto who = AuthenticateRequest(request);
+    if (!who.ok()) {
+      HttpResponse r = StatusResponse(who.status());
+      if (r.status == 401) r.www_authenticate = "Bearer realm=\"shopfloor\", Basic realm=\"shopfloor\"";
+      ObserveRequest(route, r.status, start);
+      return r;
+    }
+    principal = std::move(who).value();
+    if (!principal.AtLeast(route.min_role)) {
+      HttpResponse r = JsonError(403, fmt::format("{} {} needs the {} role; {} is {}", route.method, route.pattern,
+                                                  auth::RoleName(route.min_role), principal.user,
+                                                  auth::RoleName(principal.role)));
+      ObserveRequest(route, r.status, start);
+      return r;
+    }
+  }
+  RouteContext ctx{request, *params, principal, std::move(match->args)};
+  HttpResponse r = route.handler(ctx);
+  ObserveRequest(route, r.status, start);
   return r;
 }
+
+bool Api::ServiceAvailable(const Route& route) const {
+  const std::string& tag = route.tag;
+  if (tag == "auth" || tag == "users") return services_.users != nullptr;
+  if (tag == "audit") return services_.audit != nullptr;
+  if (tag == "assets" || tag == "types") return services_.assets != nullptr;
+  if (tag == "twins") return services_.twins != nullptr && services_.assets != nullptr;
+  if (tag == "events") return services_.events != nullptr;
+  return true;
+}
+
+void Api::AddRoutes() {
+  AddStorageRoutes();
+  AddAuthRoutes();
+  AddUserRoutes();
+  AddModelRoutes();
+  AddTwinRoutes();
+  AddAdminRoutes();
+}
+
+namespace {
 
 bool StartsWithNoCase(std::string_view text, std::string_view prefix) {
   if (text.size() < prefix.size()) return false;
@@ -58,52 +172,6 @@ bool StartsWithNoCase(std::string_view text, std::string_view prefix) {
 }
 
 }  // namespace
-
-HttpResponse Api::Handle(const HttpRequest& request) {
-  auto params = QueryParams::Parse(request.target);
-  if (!params.ok()) return JsonError(400, params.status().message());
-  const std::string& path = params->path();
-  const std::string_view method = request.method;
-  const bool get = method == "GET" || method == "HEAD";
-
-  if (path == "/write" || path == "/api/v2/write") {
-    if (method != "POST") return MethodNotAllowed(method, path, "POST");
-    return HandleWrite(request, *params);
-  }
-  if (path == "/api/v1/query") {
-    if (!get) return MethodNotAllowed(method, path, "GET");
-    return HandleQuery(*params);
-  }
-  if (path == "/api/v1/latest") {
-    if (!get) return MethodNotAllowed(method, path, "GET");
-    return HandleLatest(*params);
-  }
-  if (path == "/api/v1/series") {
-    if (!get) return MethodNotAllowed(method, path, "GET");
-    return HandleSeries(*params);
-  }
-  if (path == "/") {
-    if (!get) return MethodNotAllowed(method, path, "GET");
-    return HandleIndex();
-  }
-  if (path == "/healthz") {
-    if (!get) return MethodNotAllowed(method, path, "GET");
-    HttpResponse r;
-    r.body = R"({"status":"ok"})";
-    return r;
-  }
-  if (path == "/ping") {
-    if (!get) return MethodNotAllowed(method, path, "GET, HEAD");
-    HttpResponse r;
-    r.status = 204;
-    return r;
-  }
-  if (path == "/query") {
-    if (method != "POST" && method != "GET") return MethodNotAllowed(method, path, "GET, POST");
-    return HandleInfluxQuery(request, *params);
-  }
-  return JsonError(404, fmt::format("no such endpoint: {}", path));
-}
 
 HttpResponse Api::HandleInfluxQuery(const HttpRequest& request, const QueryParams& params) {
   std::string q;

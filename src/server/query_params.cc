@@ -87,6 +87,7 @@ Result<QueryParams> QueryParams::Parse(std::string_view target) {
   QueryParams params;
   size_t q = target.find('?');
   std::string_view path = target.substr(0, q);
+  params.raw_path_ = std::string(path);
   SF_ASSIGN_OR_RETURN(params.path_, PercentDecode(path, false));
   if (q == std::string_view::npos) return params;
   std::string_view rest = target.substr(q + 1);
@@ -107,6 +108,14 @@ Result<QueryParams> QueryParams::Parse(std::string_view target) {
     params.items_.emplace_back(std::move(name).value(), std::move(value));
   }
   return params;
+}
+
+std::vector<std::string> QueryParams::GetAll(std::string_view name) const {
+  std::vector<std::string> out;
+  for (const auto& [key, value] : items_) {
+    if (key == name) out.push_back(value);
+  }
+  return out;
 }
 
 const std::string* QueryParams::Get(std::string_view name) const {

@@ -18,12 +18,17 @@ class QueryParams {
   static core::Result<QueryParams> Parse(std::string_view target);
 
   const std::string& path() const { return path_; }
+  // The path as sent (still percent-encoded): routes split it before decoding.
+  const std::string& raw_path() const { return raw_path_; }
+  // Every value of `name` (repeated parameters, e.g. series=a&series=b).
+  std::vector<std::string> GetAll(std::string_view name) const;
   // The first value of `name`, or nullptr.
   const std::string* Get(std::string_view name) const;
   const std::vector<std::pair<std::string, std::string>>& items() const { return items_; }
 
  private:
   std::string path_;
+  std::string raw_path_;
   std::vector<std::pair<std::string, std::string>> items_;
 };
 

@@ -21,6 +21,13 @@ void SeriesCache::Insert(std::string_view key, Entry entry) {
   shard.map.insert_or_assign(std::string(key), entry);
 }
 
+void SeriesCache::Clear() {
+  for (Shard& shard : shards_) {
+    std::unique_lock lock(shard.mu);
+    shard.map.clear();
+  }
+}
+
 size_t SeriesCache::size() const {
   size_t n = 0;
   for (const Shard& shard : shards_) {

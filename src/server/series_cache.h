@@ -29,6 +29,7 @@ class SeriesCache {
   std::optional<Entry> Find(std::string_view key) const;
   void Insert(std::string_view key, Entry entry);
   size_t size() const;
+  void Clear();
 
  private:
   struct Hash {

@@ -30,6 +30,23 @@
 namespace shopfloor::storage {
 class Storage;
 }
+namespace shopfloor::ingest {
+class Bus;
+class Writer;
+class EventLog;
+}  // namespace shopfloor::ingest
+namespace shopfloor::auth {
+class UserStore;
+class AuditLog;
+}  // namespace shopfloor::auth
+namespace shopfloor::model {
+class AssetStore;
+class TwinStore;
+struct PlantConfig;
+}  // namespace shopfloor::model
+namespace shopfloor::core {
+class MetricsRegistry;
+}
 
 namespace shopfloor::server {
 
@@ -46,12 +63,41 @@ struct HttpServerOptions {
   // Raw points or aggregate rows one query may return; beyond it the answer is truncated
   // and says so ("truncated": true).
   uint64_t max_query_points = 1'000'000;
+  // HTTPS: when both are set (PEM files) the listener speaks TLS 1.2+ only, for HTTP and
+  // WebSocket alike.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // WebSocket keep-alive ping interval.
+  int64_t ws_ping_ms = 20'000;
+  // Without a user store every request is served as an anonymous admin. Only tests and
+  // benchmarks of the transport set this; `shopfloor serve` always authenticates.
+  bool allow_anonymous = false;
+};
+
+// What the server serves. Pointers are not owned and must outlive the server; only storage
+// and clock are required. users (with audit) is required unless options.allow_anonymous.
+// Without assets/twins the model routes answer 503; without a writer, writes go straight to
+// storage and nothing is published on the bus.
+struct Services {
+  storage::Storage* storage = nullptr;
+  core::Clock* clock = nullptr;
+  ingest::Writer* writer = nullptr;
+  ingest::Bus* bus = nullptr;
+  ingest::EventLog* events = nullptr;
+  auth::UserStore* users = nullptr;
+  auth::AuditLog* audit = nullptr;
+  model::AssetStore* assets = nullptr;
+  model::TwinStore* twins = nullptr;
+  core::MetricsRegistry* metrics = nullptr;
+  const model::PlantConfig* config = nullptr;  // sources/storage/server sections for export
 };
 
 class HttpServer {
  public:
   // Binds, listens and starts the I/O threads. `storage` and `clock` are not owned and must
   // outlive the server. Fails with a Status naming host:port when binding fails.
+  static core::Result<std::unique_ptr<HttpServer>> Start(HttpServerOptions options, Services services);
+  // Storage and clock only, every caller an anonymous admin: transport tests and benchmarks.
   static core::Result<std::unique_ptr<HttpServer>> Start(HttpServerOptions options, storage::Storage* storage,
                                                          core::Clock* clock);
   virtual ~HttpServer() = default;

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "connect/lineproto/line_protocol.h"
+#include "ingest/writer.h"
 #include "server/api.h"
 #include "storage/storage.h"
 
@@ -72,7 +73,19 @@ std::atomic<uint64_t> next_api_id{1};
 
 uint64_t Api::NewInstanceId() { return next_api_id.fetch_add(1, std::memory_order_relaxed); }
 
-HttpResponse Api::HandleWrite(const HttpRequest& request, const QueryParams& params) {
+core::Result<core::SeriesId> Api::ResolveForWrite(std::string_view key, core::ValueType type) {
+  return storage_->GetOrCreateSeries(StoredKeyFor(key), type);
+}
+
+core::Status Api::WriteBatch(const core::SampleBatch& batch) {
+  if (services_.writer != nullptr) return services_.writer->Write(batch);
+  return storage_->Write(batch);
+}
+
+HttpResponse Api::HandleWrite(const RouteContext& ctx) {
+  const HttpRequest& request = ctx.request;
+  const QueryParams& params = ctx.params;
+  const bool scoped = !ctx.principal.AllSites();
   if (!request.content_encoding.empty() && request.content_encoding != "identity") {
     return InfluxError(415, fmt::format("Content-Encoding \"{}\" is not supported; send the body uncompressed",
                                         request.content_encoding));
@@ -96,7 +109,14 @@ HttpResponse Api::HandleWrite(const HttpRequest& request, const QueryParams& par
     scratch.lines.AppendSeriesKeyPrefix(point, &scratch.key);
     scratch.key.push_back('/');
     const size_t prefix_len = scratch.key.size();
-    PrefixMemo::Fields& known = memo.For(instance_id_, scratch.key);
+    if (scoped) {
+      std::string_view asset(scratch.key.data(), scratch.key.size() - 1);
+      if (!CanAccessKey(ctx.principal, asset)) {
+        return InfluxError(403, fmt::format("line {}: \"{}\" is outside the sites of {}", point.line, asset,
+                                            ctx.principal.user));
+      }
+    }
+    PrefixMemo::Fields& known = memo.For(instance_id_.load(std::memory_order_acquire), scratch.key);
     for (const connect::LineField& field : scratch.lines.fields(point)) {
       const core::ValueType type = field.value.type();
       std::optional<SeriesCache::Entry> entry;
@@ -111,7 +131,7 @@ HttpResponse Api::HandleWrite(const HttpRequest& request, const QueryParams& par
         scratch.key.append(field.key);
         entry = cache_.Find(scratch.key);
         if (!entry) {
-          core::Result<core::SeriesId> id = storage_->GetOrCreateSeries(scratch.key, type);
+          core::Result<core::SeriesId> id = ResolveForWrite(scratch.key, type);
           if (!id.ok()) {
             const core::Status& s = id.status();
             return InfluxError(StatusForStorageError(s),
@@ -133,7 +153,7 @@ HttpResponse Api::HandleWrite(const HttpRequest& request, const QueryParams& par
     }
   }
   if (!scratch.samples.empty()) {
-    core::Status s = storage_->Write(scratch.samples);
+    core::Status s = WriteBatch(scratch.samples);
     scratch.samples.Clear();
     if (!s.ok()) return InfluxError(StatusForStorageError(s), "storage: " + s.message());
   }

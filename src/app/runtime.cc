@@ -1,0 +1,155 @@
+#include "app/runtime.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "app/storage_options.h"
+#include "core/log.h"
+#include "server/metrics_handler.h"
+
+#ifndef SHOPFLOOR_VERSION
+#define SHOPFLOOR_VERSION "0.1.0"
+#endif
+
+namespace shopfloor::app {
+
+namespace {
+
+// FNV-1a 64: a stable fingerprint of the config file (decides whether it is re-applied).
+std::string Fingerprint(std::string_view text) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return fmt::format("fnv1a64:{:016x}:{}", h, text.size());
+}
+
+ingest::Event ToEvent(const model::ModelEvent& e) {
+  return ingest::Event{e.ts, e.kind, e.asset_path, e.actor, e.message, e.data_json};
+}
+
+}  // namespace
+
+core::Result<std::unique_ptr<Runtime>> Runtime::Start(RuntimeOptions options, core::Clock* clock) {
+  std::unique_ptr<Runtime> rt(new Runtime());
+  rt->options_ = std::move(options);
+  rt->clock_ = clock;
+  const model::PlantConfig* config = rt->options_.config ? &*rt->options_.config : nullptr;
+  const std::string& dir = rt->options_.data_dir;
+
+  SF_ASSIGN_OR_RETURN(storage::Options storage_options, MakeStorageOptions(config, dir, rt->options_.durability));
+  storage_options.clock = clock;
+  rt->durability_ = storage_options.durability.ToString();
+  SF_ASSIGN_OR_RETURN(storage_options.wal_fsync_seconds, server::RegisterWalFsyncHistogram(&rt->metrics_));
+  SF_ASSIGN_OR_RETURN(rt->storage_, storage::Storage::Open(storage_options));
+
+  auto with = [](std::string_view what) {
+    return [what](core::Status s) { return s.WithPrefix(what); };
+  };
+  // One connection per component: a SQLite connection's transaction is shared by every
+  // thread using it, so components never share one. SQLite serializes the writers.
+  for (int i = 0; i < kDbs; ++i) {
+    auto db = meta::Db::OpenInDataDir(dir);
+    if (!db.ok()) return with("metadata database")(db.status());
+    rt->dbs_[i] = std::move(db).value();
+  }
+  SF_ASSIGN_OR_RETURN(rt->audit_, auth::AuditLog::Open(rt->dbs_[kAuditDb].get(), clock, dir + "/audit.head"));
+  SF_ASSIGN_OR_RETURN(rt->users_, auth::UserStore::Open(rt->dbs_[kUsersDb].get(), clock, rt->audit_.get()));
+  SF_ASSIGN_OR_RETURN(rt->assets_, model::AssetStore::Open(rt->dbs_[kModelDb].get(), clock));
+  if (config != nullptr) {
+    auto report = rt->assets_->SeedFromConfig(*config, config->file_name, Fingerprint(rt->options_.config_text));
+    if (!report.ok()) return report.status().WithPrefix(fmt::format("applying {}", config->file_name));
+    if (report->applied) {
+      SF_LOG(info, "model.seeded", "file={} changes={}", config->file_name, report->changes.size());
+      auth::AuditEntry entry;
+      entry.actor = "config:" + config->file_name;
+      entry.action = "config.apply";
+      entry.target = config->file_name;
+      nlohmann::json changes = report->changes;
+      entry.new_value = changes.dump();
+      SF_RETURN_IF_ERROR(rt->audit_->Append(std::move(entry)).status());
+    }
+  }
+  storage::Storage* st = rt->storage_.get();
+  SF_ASSIGN_OR_RETURN(rt->twins_, model::TwinStore::Open(rt->dbs_[kTwinDb].get(), rt->assets_.get(), clock,
+                                                         [st](std::string_view key) -> std::optional<core::SeriesId> {
+                                                           auto info = st->FindSeries(key);
+                                                           if (!info.ok()) return std::nullopt;
+                                                           return info->id;
+                                                         }));
+  SF_RETURN_IF_ERROR(rt->SeedTwins());
+  SF_ASSIGN_OR_RETURN(rt->events_, ingest::EventLog::Open(rt->dbs_[kEventsDb].get()));
+  rt->events_->Subscribe(&rt->bus_);
+  rt->writer_ = std::make_unique<ingest::Writer>(st, &rt->bus_);
+  model::TwinStore* twins = rt->twins_.get();
+  ingest::Bus* bus = &rt->bus_;
+  rt->twin_feed_ = bus->SubscribeSamples([twins](const core::SampleBatch& batch) { twins->OnSamples(batch); });
+  twins->SetListener([bus](const model::ModelEvent& e) { bus->PublishEvent(ToEvent(e)); });
+  rt->model_listener_ = rt->assets_->AddListener([bus, twins](const model::ModelEvent& e) {
+    core::Status s = twins->Rebuild();
+    if (!s.ok()) SF_LOG(error, "twins.rebuild_failed", "error=\"{}\"", s.ToString());
+    bus->PublishEvent(ToEvent(e));
+  });
+
+  SF_RETURN_IF_ERROR(server::RegisterStorageMetrics(&rt->metrics_, st));
+  SF_RETURN_IF_ERROR(server::RegisterProcessMetrics(&rt->metrics_, clock, SHOPFLOOR_VERSION));
+  SF_RETURN_IF_ERROR(server::RegisterIngestMetrics(&rt->metrics_, rt->writer_.get()));
+
+  server::Services services;
+  services.storage = st;
+  services.clock = clock;
+  services.writer = rt->writer_.get();
+  services.bus = bus;
+  services.events = rt->events_.get();
+  services.users = rt->users_.get();
+  services.audit = rt->audit_.get();
+  services.assets = rt->assets_.get();
+  services.twins = twins;
+  services.metrics = &rt->metrics_;
+  services.config = config;
+  SF_ASSIGN_OR_RETURN(rt->server_, server::HttpServer::Start(rt->options_.http, services));
+  if (!rt->users_->HasUsers()) {
+    SF_LOG(warn, "auth.no_users",
+           "no users yet: every request but /healthz is refused. Create the first admin with: shopfloor admin "
+           "create-user --data {} --name admin --role admin   (the password is read from stdin)",
+           dir);
+  }
+  return rt;
+}
+
+core::Status Runtime::SeedTwins() {
+  std::vector<std::string> keys;
+  std::vector<core::SeriesId> ids;
+  for (const model::Asset& asset : assets_->AllAssets()) {
+    for (const model::Tag& tag : asset.tags) {
+      auto info = storage_->FindSeries(tag.series_key);
+      if (!info.ok()) continue;
+      keys.push_back(tag.series_key);
+      ids.push_back(info->id);
+    }
+  }
+  std::vector<std::optional<core::Sample>> latest = storage_->Latest(ids);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (latest[i]) twins_->SeedReported(keys[i], *latest[i]);
+  }
+  return core::Status::OK();
+}
+
+Runtime::~Runtime() {
+  if (server_) server_->Stop();
+  server_.reset();
+  twin_feed_.Reset();
+  if (assets_ && model_listener_ != 0) assets_->RemoveListener(model_listener_);
+  if (twins_) twins_->SetListener(nullptr);
+  events_.reset();
+  writer_.reset();
+  twins_.reset();
+  assets_.reset();
+  users_.reset();
+  audit_.reset();
+  for (auto& db : dbs_) db.reset();
+  storage_.reset();  // closes the WAL; unflushed data is replayed on the next start
+}
+
+}  // namespace shopfloor::app

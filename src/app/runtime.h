@@ -1,0 +1,70 @@
+// Runtime: everything a running Shopfloor holds, opened in dependency order and closed in
+// reverse: storage, the metadata database (users, audit, asset model, twins, events), the
+// bus and the durable writer, metrics, and the HTTP server. `serve` runs one; `demo` will
+// run one beside the simulator.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "auth/audit.h"
+#include "auth/auth.h"
+#include "core/metrics.h"
+#include "ingest/bus.h"
+#include "ingest/event_log.h"
+#include "ingest/writer.h"
+#include "meta/db.h"
+#include "model/asset_store.h"
+#include "model/plant_config.h"
+#include "model/twin.h"
+#include "server/server.h"
+#include "storage/storage.h"
+
+namespace shopfloor::app {
+
+struct RuntimeOptions {
+  std::optional<model::PlantConfig> config;  // seeds the asset model when present
+  std::string config_text;                   // the file's bytes (its hash decides re-seeding)
+  std::string data_dir;
+  std::string durability;  // override, "" = config/default
+  server::HttpServerOptions http;
+};
+
+class Runtime {
+ public:
+  // Opens everything and starts serving. Failures name the component.
+  static core::Result<std::unique_ptr<Runtime>> Start(RuntimeOptions options, core::Clock* clock);
+  ~Runtime();  // stops the server first, then closes in reverse order
+
+  uint16_t http_port() const { return server_->port(); }
+  auth::UserStore* users() const { return users_.get(); }
+  model::AssetStore* assets() const { return assets_.get(); }
+  ingest::Writer* writer() const { return writer_.get(); }
+  storage::Storage* storage() const { return storage_.get(); }
+  const std::string& durability() const { return durability_; }
+
+ private:
+  Runtime() = default;
+  core::Status SeedTwins();
+
+  RuntimeOptions options_;
+  core::Clock* clock_ = nullptr;
+  std::string durability_;
+  core::MetricsRegistry metrics_;
+  std::unique_ptr<storage::Storage> storage_;
+  enum { kAuditDb, kUsersDb, kModelDb, kTwinDb, kEventsDb, kDbs };
+  std::unique_ptr<meta::Db> dbs_[kDbs];
+  std::unique_ptr<auth::AuditLog> audit_;
+  std::unique_ptr<auth::UserStore> users_;
+  std::unique_ptr<model::AssetStore> assets_;
+  std::unique_ptr<model::TwinStore> twins_;
+  ingest::Bus bus_;
+  std::unique_ptr<ingest::Writer> writer_;
+  std::unique_ptr<ingest::EventLog> events_;
+  ingest::Bus::Subscription twin_feed_;
+  int model_listener_ = 0;
+  std::unique_ptr<server::HttpServer> server_;
+};
+
+}  // namespace shopfloor::app
