@@ -206,18 +206,17 @@ std::vector<std::string> LiveHub::Subscribe(Session* session, const std::string&
       active_.store(true, std::memory_order_relaxed);
     }
     std::vector<storage::SeriesInfo> matched = storage_->MatchSeries(prefix + "**");
+    // The predicate may consult the asset model: run it before taking the lock.
+    std::erase_if(matched, [&](storage::SeriesInfo& info) {
+      if (!info.key.starts_with(prefix)) return true;
+      if (session->can_access_(info.key)) return false;
+      forbidden.push_back(std::move(info.key));
+      return true;
+    });
     std::lock_guard lock(mu_);
     Session::Subscription& sub = session->subscriptions_[id];
-    for (storage::SeriesInfo& info : matched) {
-      if (!info.key.starts_with(prefix)) continue;
-      if (!session->can_access_(info.key)) {
-        forbidden.push_back(std::move(info.key));
-        continue;
-      }
-      if (!AddLocked(session, &sub, core::ToU64(info.id), info.key)) {
-        ++limited;
-        continue;
-      }
+    for (const storage::SeriesInfo& info : matched) {
+      if (!AddLocked(session, &sub, core::ToU64(info.id), info.key)) ++limited;
     }
     // The snapshot covers everything selected so far, including series classified while
     // MatchSeries ran.

@@ -55,8 +55,9 @@ class LiveHub {
     size_t snapshot_chunk = 5'000;
   };
 
-  // True when the session may see the series with this key. Called with the hub's lock
-  // held: must be cheap and must not call into the hub.
+  // True when the session may see the series with this key. Must not call into the hub.
+  // Subscribe runs it without the hub's lock; for a series first seen under a subtree
+  // subscription it runs once, with the lock held, on the publisher's thread.
   using AccessPredicate = std::function<bool(std::string_view series_key)>;
 
   // The transport side of one session.

@@ -26,6 +26,7 @@ namespace {
 using boost::beast::http::verb;
 using Json = nlohmann::json;
 using testing::TestHttpClient;
+using testing::UpgradeRequest;
 using testing::WsTestClient;
 using Clock = std::chrono::steady_clock;
 
@@ -35,26 +36,6 @@ int64_t RssBytes() {
   int64_t pages = 0, resident = 0;
   statm >> pages >> resident;
   return resident * sysconf(_SC_PAGESIZE);
-}
-
-// Sends a WebSocket upgrade request by hand and returns the HTTP answer (Beast's client
-// does not hand back the body of a declined upgrade).
-std::pair<int, std::string> UpgradeRequest(uint16_t port, const std::string& target) {
-  namespace http = boost::beast::http;
-  boost::asio::io_context ioc;
-  boost::beast::tcp_stream stream(ioc);
-  stream.connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port));
-  http::request<http::empty_body> req{http::verb::get, target, 11};
-  req.set(http::field::host, "127.0.0.1");
-  req.set(http::field::upgrade, "websocket");
-  req.set(http::field::connection, "upgrade");
-  req.set(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
-  req.set(http::field::sec_websocket_version, "13");
-  http::write(stream, req);
-  boost::beast::flat_buffer buffer;
-  http::response<http::string_body> res;
-  http::read(stream, buffer, res);
-  return {static_cast<int>(res.result_int()), res.body()};
 }
 
 class LiveWsTest : public ::testing::Test {

@@ -3,17 +3,17 @@
 // deadline so a missing message fails the test instead of hanging it.
 #pragma once
 
-#include <sys/socket.h>
-
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
@@ -25,7 +25,8 @@ class BasicWsTestClient {
  public:
   // Connects and upgrades; rcvbuf > 0 shrinks the socket's receive buffer first (a slow
   // client). On failure error() is set and every later call fails.
-  BasicWsTestClient(uint16_t port, std::string target = "/api/v1/live", int rcvbuf = 0) {
+  BasicWsTestClient(uint16_t port, std::string target = "/api/v1/live", int rcvbuf = 0,
+                    std::string authorization = "") {
     namespace net = boost::asio;
     using tcp = net::ip::tcp;
     tls_.set_verify_mode(net::ssl::verify_none);
@@ -41,6 +42,12 @@ class BasicWsTestClient {
     if (!ec) socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
     if constexpr (kTls) {
       if (!ec) ws_->next_layer().handshake(net::ssl::stream_base::client, ec);
+    }
+    if (!authorization.empty()) {
+      ws_->set_option(boost::beast::websocket::stream_base::decorator(
+          [authorization](boost::beast::websocket::request_type& req) {
+            req.set(boost::beast::http::field::authorization, authorization);
+          }));
     }
     if (!ec) ws_->handshake("127.0.0.1", target, ec);
     if (ec) error_ = ec.message();
@@ -95,6 +102,28 @@ class BasicWsTestClient {
   boost::beast::flat_buffer buffer_;
   std::string error_;
 };
+
+// Sends a WebSocket upgrade request by hand and returns the HTTP answer (Beast's client
+// does not hand back the body of a declined upgrade).
+inline std::pair<int, std::string> UpgradeRequest(uint16_t port, const std::string& target,
+                                                  const std::string& authorization = "") {
+  namespace http = boost::beast::http;
+  boost::asio::io_context ioc;
+  boost::beast::tcp_stream stream(ioc);
+  stream.connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port));
+  http::request<http::empty_body> req{http::verb::get, target, 11};
+  req.set(http::field::host, "127.0.0.1");
+  req.set(http::field::upgrade, "websocket");
+  req.set(http::field::connection, "upgrade");
+  req.set(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
+  req.set(http::field::sec_websocket_version, "13");
+  if (!authorization.empty()) req.set(http::field::authorization, authorization);
+  http::write(stream, req);
+  boost::beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(stream, buffer, res);
+  return {static_cast<int>(res.result_int()), res.body()};
+}
 
 using WsTestClient = BasicWsTestClient<boost::beast::tcp_stream>;
 using WssTestClient = BasicWsTestClient<boost::beast::ssl_stream<boost::beast::tcp_stream>>;
