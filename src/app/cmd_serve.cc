@@ -56,7 +56,12 @@ int Serve(const ServeArgs& args) {
     std::fprintf(stderr, "shopfloor serve: %s\n", listen.status().message().c_str());
     return 2;
   }
-  if (args.tls_cert.empty() != args.tls_key.empty()) {
+  std::string tls_cert = args.tls_cert, tls_key = args.tls_key;
+  if (tls_cert.empty() && tls_key.empty() && config != nullptr) {
+    tls_cert = config->server.tls_cert;
+    tls_key = config->server.tls_key;
+  }
+  if (tls_cert.empty() != tls_key.empty()) {
     std::fprintf(stderr, "shopfloor serve: --tls-cert and --tls-key go together\n");
     return 2;
   }
@@ -64,8 +69,8 @@ int Serve(const ServeArgs& args) {
   options.http.host = listen->host;
   options.http.port = listen->port;
   options.http.threads = args.http_threads;
-  options.http.tls_cert_file = args.tls_cert;
-  options.http.tls_key_file = args.tls_key;
+  options.http.tls_cert_file = tls_cert;
+  options.http.tls_key_file = tls_key;
 
   auto runtime = Runtime::Start(std::move(options), core::Clock::System());
   if (!runtime.ok()) {
@@ -73,7 +78,7 @@ int Serve(const ServeArgs& args) {
     SF_LOG(critical, "serve.start_failed", "data={} error=\"{}\"", args.data_dir, s.ToString());
     return s.code() == core::StatusCode::kInvalidArgument ? 2 : 1;
   }
-  SF_LOG(info, "serve.ready", "http={}://{}:{} durability={} config={}", args.tls_cert.empty() ? "http" : "https",
+  SF_LOG(info, "serve.ready", "http={}://{}:{} durability={} config={}", tls_cert.empty() ? "http" : "https",
          listen->host, (*runtime)->http_port(), (*runtime)->durability(),
          args.config_path.empty() ? "-" : args.config_path);
   const int sig = WaitForShutdownSignal();

@@ -135,6 +135,10 @@ void WriteStorageAndServer(Writer& w, const PlantConfig& sections) {
   const std::string& host = sections.server.http_host;
   bool v6 = host.find(':') != std::string::npos;
   w.Line(1, fmt::format("http: {}{}{}:{}", v6 ? "[" : "", host, v6 ? "]" : "", sections.server.http_port));
+  if (!sections.server.tls_cert.empty()) {
+    w.Line(1, fmt::format("tls_cert: {}", Q(sections.server.tls_cert)));
+    w.Line(1, fmt::format("tls_key: {}", Q(sections.server.tls_key)));
+  }
 }
 
 // The child lists of each level, in the order AssetConfig keeps them.

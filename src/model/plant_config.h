@@ -155,6 +155,10 @@ struct StorageConfig {
 struct ServerConfig {
   std::string http_host = "127.0.0.1";
   uint16_t http_port = 8080;
+  // HTTPS: PEM certificate and private key; both set or both empty. When set, the listener
+  // speaks TLS only (HTTP and WebSocket).
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 struct PlantConfig {

@@ -421,7 +421,7 @@ StorageConfig ParseStorage(const YAML::Node& node, ConfigLocation fallback, Prob
 
 ServerConfig ParseServer(const YAML::Node& node, ConfigLocation fallback, Problems* problems) {
   ServerConfig server;
-  MapReader reader(node, fallback, "server", {"http"}, problems);
+  MapReader reader(node, fallback, "server", {"http", "tls_cert", "tls_key"}, problems);
   if (auto http = reader.String("http")) {
     std::string host;
     uint16_t port = 0;
@@ -432,6 +432,12 @@ ServerConfig ParseServer(const YAML::Node& node, ConfigLocation fallback, Proble
       server.http_host = host;
       server.http_port = port;
     }
+  }
+  if (auto cert = reader.String("tls_cert")) server.tls_cert = *cert;
+  if (auto key = reader.String("tls_key")) server.tls_key = *key;
+  if (server.tls_cert.empty() != server.tls_key.empty()) {
+    reader.Problem(server.tls_cert.empty() ? "tls_key" : "tls_cert",
+                   "\"tls_cert\" and \"tls_key\" go together (PEM files for HTTPS)");
   }
   reader.Finish();
   return server;

@@ -512,6 +512,20 @@ server: {http: "localhost"}
   EXPECT_EQ(config.server.http_port, 9090);
 }
 
+TEST(PlantConfig, TlsCertificateAndKeyGoTogether) {
+  PlantConfig config = ParseOk("enterprise: {name: e, sites: []}\n"
+                               "server: {http: \"0.0.0.0:8443\", tls_cert: /etc/sf/cert.pem, tls_key: /etc/sf/key.pem}\n");
+  EXPECT_EQ(config.server.tls_cert, "/etc/sf/cert.pem");
+  EXPECT_EQ(config.server.tls_key, "/etc/sf/key.pem");
+  std::vector<core::Status> problems;
+  auto bad = ParsePlantConfig("enterprise: {name: e, sites: []}\nserver: {tls_cert: /etc/sf/cert.pem}\n", "t.yaml",
+                              &problems);
+  ASSERT_FALSE(bad.ok());
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].message().find("\"tls_cert\" and \"tls_key\" go together"), std::string::npos)
+      << problems[0].ToString();
+}
+
 TEST(PlantConfig, AliasBombIsBounded) {
   // Twelve aliases per level through the six levels below the enterprise describe 12^6
   // (about 3 million) tags in a few hundred bytes; the walk must stop at the mapping budget.
