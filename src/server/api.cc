@@ -66,6 +66,9 @@ Api::Api(storage::Storage* storage, core::Clock* clock, const HttpServerOptions&
       }()) {}
 
 Api::~Api() {
+  if (services_.metrics != nullptr) {
+    if (auto family = QueueDepthFamily(services_.metrics); family.ok()) (void)(*family)->RemoveChild({"http"});
+  }
   if (services_.assets != nullptr && model_listener_ != 0) services_.assets->RemoveListener(model_listener_);
 }
 
@@ -98,6 +101,11 @@ bool Api::CanAccessKey(const auth::Principal& principal, std::string_view key) c
 }
 
 HttpResponse Api::Handle(const HttpRequest& request) {
+  in_flight_.fetch_add(1, std::memory_order_relaxed);
+  struct Leave {
+    std::atomic<int64_t>* n;
+    ~Leave() { n->fetch_sub(1, std::memory_order_relaxed); }
+  } leave{&in_flight_};
   const int64_t start = clock_->Steady();
   auto params = QueryParams::Parse(request.target);
   if (!params.ok()) return JsonError(400, params.status().message());

@@ -130,6 +130,7 @@ class Api {
   std::atomic<LiveHub*> live_hub_{nullptr};
   std::unique_ptr<HttpMetrics> http_metrics_;
   int model_listener_ = 0;
+  std::atomic<int64_t> in_flight_{0};  // requests being handled (shopfloor_queue_depth{queue="http"})
 };
 
 }  // namespace shopfloor::server

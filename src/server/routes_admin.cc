@@ -45,6 +45,11 @@ void Api::AddAdminRoutes() {
   if (services_.metrics != nullptr) {
     auto m = HttpMetrics::Create(services_.metrics);
     if (m.ok()) http_metrics_ = std::move(m).value();
+    if (auto family = QueueDepthFamily(services_.metrics); family.ok()) {
+      (void)(*family)->SetCallback({"http"}, [this] {
+        return static_cast<double>(in_flight_.load(std::memory_order_relaxed));
+      });
+    }
   }
   router_.Add(Route{
       .method = "GET",
