@@ -463,6 +463,23 @@ Result<std::string> AssetStore::SiteOf(std::string_view path) const {
   return row->name;
 }
 
+core::Result<std::vector<ModelChange>> AssetStore::Changes(uint64_t after_version, size_t limit,
+                                                           std::string_view target_prefix) const {
+  SF_ASSIGN_OR_RETURN(meta::Statement st,
+                      db_->Prepare("SELECT version, ts, actor, kind, target, before, after FROM changes "
+                                   "WHERE version > ?1 AND substr(target, 1, length(?2)) = ?2 "
+                                   "ORDER BY version LIMIT ?3"));
+  st.Bind(1, static_cast<int64_t>(after_version)).Bind(2, target_prefix).Bind(3, static_cast<int64_t>(limit));
+  std::vector<ModelChange> out;
+  while (true) {
+    SF_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back(ModelChange{static_cast<uint64_t>(st.Int(0)), st.Int(1), st.Text(2), st.Text(3), st.Text(4),
+                              st.Text(5), st.Text(6)});
+  }
+  return out;
+}
+
 uint64_t AssetStore::version() const {
   std::shared_lock lock(mu_);
   return state_->version;

@@ -142,6 +142,17 @@ struct AssetPatch {
   std::optional<std::map<std::string, std::string>> attributes;  // replaces all
 };
 
+// One recorded change of the model (the versioned history of every edit).
+struct ModelChange {
+  uint64_t version = 0;
+  core::Timestamp ts = 0;
+  std::string actor;
+  std::string kind;    // e.g. "asset.create", "tag.upsert", "type.update"
+  std::string target;  // asset path or type name
+  std::string before;  // JSON text ("null" when created)
+  std::string after;   // JSON text ("null" when deleted)
+};
+
 struct SeedReport {
   bool applied = false;          // false: the file hash was already applied
   std::vector<std::string> changes;  // one line per change made ("created asset ...")
@@ -171,6 +182,10 @@ class AssetStore {
   // the enterprise path. NotFound when the path names no asset.
   core::Result<std::string> SiteOf(std::string_view path) const;
   uint64_t version() const;  // number of changes ever recorded
+  // Recorded changes with version > after_version, oldest first, at most `limit`; only
+  // those whose target starts with `target_prefix` when it is not empty.
+  core::Result<std::vector<ModelChange>> Changes(uint64_t after_version, size_t limit,
+                                                 std::string_view target_prefix = {}) const;
 
   // ---- writes: each returns the new object and records one change ----
   core::Result<Asset> CreateAsset(std::string_view actor, const NewAsset& asset);

@@ -416,6 +416,45 @@ void Api::AddModelRoutes() {
                       if (!s.ok()) return StatusResponse(s);
                       return NoContent();
                     }});
+  router_.Add(Route{
+      .method = "GET",
+      .pattern = "/api/v1/model/changes",
+      .tag = "types",
+      .summary = "The model's versioned change history (who changed what, before and after)",
+      .params = {{"after", "query", "integer", false, "only versions greater than this"},
+                 {"target", "query", "string", false, "prefix of the asset path or type name"},
+                 {"limit", "query", "integer", false, "at most (default 1000, max 10000)"}},
+      .response_schema = R"j({"type":"object","properties":{"version":{"type":"integer"},"changes":{"type":"array","items":{"type":"object"}}}})j",
+      .handler = [this](RouteContext& ctx) -> HttpResponse {
+        uint64_t after = 0;
+        size_t limit = 1000;
+        std::string target;
+        for (const auto& [name, value] : ctx.params.items()) {
+          if (name == "after" || name == "limit") {
+            auto n = ParseUintParam(name, value);
+            if (!n.ok()) return StatusResponse(n.status());
+            if (name == "after") after = *n;
+            else limit = std::clamp<uint64_t>(*n, 1, 10000);
+          } else if (name == "target") {
+            target = value;
+          } else if (name != "access_token") {
+            return JsonError(400, fmt::format("unknown parameter \"{}\"", name));
+          }
+        }
+        auto changes = services_.assets->Changes(after, limit, target);
+        if (!changes.ok()) return StatusResponse(changes.status());
+        Json list = Json::array();
+        for (const model::ModelChange& c : *changes) {
+          if (!ctx.principal.AllSites() && !ctx.principal.CanAccessSite(SiteOf(c.target))) continue;
+          auto parse = [](const std::string& text) {
+            Json j = Json::parse(text, nullptr, false);
+            return j.is_discarded() ? Json(text) : j;
+          };
+          list.push_back({{"version", c.version}, {"ts", FormatRfc3339(c.ts)}, {"actor", c.actor}, {"kind", c.kind},
+                          {"target", c.target}, {"before", parse(c.before)}, {"after", parse(c.after)}});
+        }
+        return JsonResponse({{"version", services_.assets->version()}, {"changes", list}});
+      }});
   router_.Add(Route{.method = "GET",
                     .pattern = "/api/v1/model/export",
                     .min_role = auth::Role::kEngineer,

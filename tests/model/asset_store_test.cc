@@ -335,6 +335,25 @@ TEST_F(AssetStoreTest, ChangesAreVersionedWithBeforeAndAfter) {
   auto after = nlohmann::json::parse(q->Text(5));
   EXPECT_EQ(before["description"], "");
   EXPECT_EQ(after["description"], "new text");
+
+  // The same history through the read API, paged and filtered by target.
+  auto changes = store_->Changes(start, 10);
+  ASSERT_TRUE(changes.ok()) << changes.status().ToString();
+  ASSERT_EQ(changes->size(), 2u);
+  EXPECT_EQ((*changes)[0].version, start + 1);
+  EXPECT_EQ((*changes)[1].actor, "bob");
+  EXPECT_EQ((*changes)[1].kind, "asset.updated");
+  EXPECT_EQ(nlohmann::json::parse((*changes)[1].after)["description"], "new text");
+  auto filtered = store_->Changes(0, 100, m.path);
+  ASSERT_TRUE(filtered.ok());
+  EXPECT_EQ(filtered->size(), 2u);
+  auto none = store_->Changes(0, 100, "no/such/path");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  auto first = store_->Changes(0, 1);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->size(), 1u);
+  EXPECT_EQ((*first)[0].version, 1u);
 }
 
 TEST_F(AssetStoreTest, ReopenLoadsTheSameModel) {
