@@ -145,11 +145,14 @@ Statement& Statement::Bind(int index, double value) {
   return *this;
 }
 Statement& Statement::Bind(int index, std::string_view text) {
-  SF_SQLITE_BIND(sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT));
+  // An empty view may have a null data(): SQLite would bind NULL, not "".
+  const char* data = text.data() != nullptr ? text.data() : "";
+  SF_SQLITE_BIND(sqlite3_bind_text(stmt_, index, data, static_cast<int>(text.size()), SQLITE_TRANSIENT));
   return *this;
 }
 Statement& Statement::BindBlob(int index, std::string_view bytes) {
-  SF_SQLITE_BIND(sqlite3_bind_blob(stmt_, index, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT));
+  const char* data = bytes.data() != nullptr ? bytes.data() : "";
+  SF_SQLITE_BIND(sqlite3_bind_blob(stmt_, index, data, static_cast<int>(bytes.size()), SQLITE_TRANSIENT));
   return *this;
 }
 Statement& Statement::BindNull(int index) {

@@ -59,6 +59,13 @@ TEST(DbTest, TransactionRollsBackUnlessCommitted) {
   // Constraint violations name the statement and are AlreadyExists.
   auto s = (*db)->Exec("INSERT INTO t VALUES(2)");
   EXPECT_EQ(s.code(), core::StatusCode::kAlreadyExists) << s.ToString();
+  // An empty string_view binds '' (never NULL), even when its data() is null.
+  auto empty = (*db)->Prepare("SELECT ?1 IS NULL, length(?1)");
+  ASSERT_TRUE(empty.ok());
+  empty->Bind(1, std::string_view());
+  ASSERT_TRUE(*empty->Step());
+  EXPECT_EQ(empty->Int(0), 0);
+  EXPECT_EQ(empty->Int(1), 0);
   auto bad = (*db)->Prepare("SELEC nonsense");
   EXPECT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("SELEC"), std::string::npos);
