@@ -78,7 +78,8 @@ class Api {
   HttpResponse HandleInfluxQuery(const HttpRequest& request, const QueryParams& params);
   HttpResponse HandleSeries(const RouteContext& ctx);
   HttpResponse HandleQuery(const RouteContext& ctx);
-  HttpResponse HandleIndex();
+  // Lists only the series the principal may read.
+  HttpResponse HandleIndex(const auth::Principal& principal);
   // The newest sample of each selected series; a series with no data has no "ts"/"value".
   HttpResponse HandleLatest(const RouteContext& ctx);
 

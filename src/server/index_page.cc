@@ -40,9 +40,11 @@ constexpr size_t kMaxListedSeries = 500;
 
 }  // namespace
 
-HttpResponse Api::HandleIndex() {
+HttpResponse Api::HandleIndex(const auth::Principal& principal) {
   const storage::StorageStats st = storage_->stats();
   std::vector<storage::SeriesInfo> series = storage_->MatchSeries("**");
+  // A site-scoped caller sees the series of its sites only (like /api/v1/series).
+  std::erase_if(series, [&](const storage::SeriesInfo& info) { return !CanAccessKey(principal, info.key); });
   HttpResponse r;
   r.content_type = "text/html; charset=utf-8";
   std::string& b = r.body;

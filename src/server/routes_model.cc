@@ -462,7 +462,11 @@ void Api::AddModelRoutes() {
                     .summary = "The whole model as plant config YAML (to keep API edits in the file)",
                     .response_schema = R"j({"type":"string"})j",
                     .response_content_type = "application/yaml",
-                    .handler = [this](RouteContext&) -> HttpResponse {
+                    .handler = [this](RouteContext& ctx) -> HttpResponse {
+                      // The export holds every site's assets: plant-wide, like the types.
+                      if (!ctx.principal.AllSites()) {
+                        return JsonError(403, "the model export holds every site: it needs a user for all sites");
+                      }
                       model::PlantConfig empty;
                       auto yaml = services_.assets->ExportYaml(services_.config ? *services_.config : empty);
                       if (!yaml.ok()) return StatusResponse(yaml.status());

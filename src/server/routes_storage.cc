@@ -88,7 +88,7 @@ void Api::AddStorageRoutes() {
                     .tag = "health",
                     .summary = "HTML status page",
                     .response_content_type = "text/html",
-                    .handler = [this](RouteContext&) { return HandleIndex(); }});
+                    .handler = [this](RouteContext& ctx) { return HandleIndex(ctx.principal); }});
   router_.Add(Route{.method = "GET",
                     .pattern = "/api/v1/series",
                     .min_role = auth::Role::kViewer,

@@ -106,9 +106,13 @@ void Api::AddTwinRoutes() {
         }
         auto before = services_.twins->Get(asset->id);
         const std::string old_json = before.ok() ? DesiredJson(*before).dump() : "";
-        core::Result<model::TwinSnapshot> after = core::Status::OK();
-        if (!set.empty()) after = services_.twins->SetDesired(ctx.principal.user, asset->id, set);
-        if (after.ok() && !clear.empty()) after = services_.twins->ClearDesired(ctx.principal.user, asset->id, clear);
+        // Only null values: clear. Otherwise set, then clear the nulls (if any).
+        core::Result<model::TwinSnapshot> after =
+            set.empty() ? services_.twins->ClearDesired(ctx.principal.user, asset->id, clear)
+                        : services_.twins->SetDesired(ctx.principal.user, asset->id, set);
+        if (after.ok() && !set.empty() && !clear.empty()) {
+          after = services_.twins->ClearDesired(ctx.principal.user, asset->id, clear);
+        }
         Audit(ctx, "twin.desired", asset->path, old_json, after.ok() ? DesiredJson(*after).dump() : body.dump(),
               after.status());
         if (!after.ok()) return StatusResponse(after.status());
