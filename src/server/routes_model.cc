@@ -123,6 +123,11 @@ void Api::AddModelRoutes() {
                  {"tags", "query", "boolean", false, "include each asset's tags (default true)"}},
       .response_schema = std::string(R"j({"type":"array","items":)j") + kAssetSchema + "}",
       .handler = [this](RouteContext& ctx) -> HttpResponse {
+        for (const auto& [name, value] : ctx.params.items()) {
+          if (name != "under" && name != "level" && name != "tags" && name != "access_token") {
+            return JsonError(400, fmt::format("unknown parameter \"{}\"", name));
+          }
+        }
         std::vector<model::Asset> assets;
         if (const std::string* under = ctx.params.Get("under")) {
           auto sub = services_.assets->Subtree(*under);

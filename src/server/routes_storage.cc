@@ -96,7 +96,14 @@ void Api::AddStorageRoutes() {
                     .summary = "List series (those of the caller's sites)",
                     .params = {{"match", "query", "string", false, "glob over series keys"}},
                     .response_schema = kSeriesListSchema,
-                    .handler = [this](RouteContext& ctx) { return HandleSeries(ctx); }});
+                    .handler = [this](RouteContext& ctx) -> HttpResponse {
+                      for (const auto& [name, value] : ctx.params.items()) {
+                        if (name != "match" && name != "access_token" && name != "u" && name != "p") {
+                          return JsonError(400, fmt::format("unknown parameter \"{}\"", name));
+                        }
+                      }
+                      return HandleSeries(ctx);
+                    }});
   router_.Add(Route{.method = "GET",
                     .pattern = "/api/v1/query",
                     .min_role = auth::Role::kViewer,
