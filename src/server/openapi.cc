@@ -46,6 +46,14 @@ std::string BuildOpenApi(const Router& router, std::string_view version) {
       {"type", "object"},
       {"properties",
        {{"error", {{"type", "object"}, {"properties", {{"code", {{"type", "integer"}}}, {"message", {{"type", "string"}}}}}}}}}};
+  // A tag as the API answers it (model_json.cc TagJson); routes refer to it by $ref.
+  doc["components"]["schemas"]["Tag"] = Json::parse(
+      R"j({"type":"object","properties":{"id":{"type":"integer"},"name":{"type":"string"},)j"
+      R"j("type":{"type":"string","enum":["double","int64","bool","string"]},"unit":{"type":"string"},)j"
+      R"j("range":{"type":"object","nullable":true,"properties":{"min":{"type":"number"},"max":{"type":"number"}}},)j"
+      R"j("description":{"type":"string"},"deadband":{"type":"number"},"writable":{"type":"boolean"},)j"
+      R"j("binding":{"type":"object","nullable":true,"properties":{"source":{"type":"string"},"address":{"type":"string"}}},)j"
+      R"j("critical":{"type":"boolean"},"series_key":{"type":"string"},"from_type":{"type":"boolean"}}})j");
   Json paths = Json::object();
   for (const Route& route : router.routes()) {
     Json op;
