@@ -172,7 +172,9 @@ TEST_F(LiveWsTest, SlowClientCostsBoundedMemoryAndSeesMissedAndLatest) {
   }
   const int64_t growth = rss_peak - rss_before;
   std::printf("slow client: 200k samples written, server RSS growth %.1f MiB\n", double(growth) / (1 << 20));
+#ifndef __SANITIZE_ADDRESS__  // ASan's quarantine keeps freed memory resident
   EXPECT_LT(growth, 64 << 20);
+#endif
 
   // Now it reads: acks and snapshots, then updates whose last values are the newest.
   std::map<std::string, double> latest;
