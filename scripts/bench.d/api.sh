@@ -87,10 +87,11 @@ with open(lp, "w") as f:
 PY
 split -l 5000 "$TMP/load.lp" "$TMP/load-part-"
 
-load_lp() {  # load_lp <write url>
-  local part
+load_lp() {  # load_lp <write url> [curl options, e.g. the Authorization header]
+  local part url=$1
+  shift
   for part in "$TMP"/load-part-*; do
-    curl -fsS -XPOST "$1" --data-binary "@$part" -o /dev/null || die "loading $part into $1 failed"
+    curl -fsS "$@" -XPOST "$url" --data-binary "@$part" -o /dev/null || die "loading $part into $url failed"
   done
 }
 
@@ -154,10 +155,11 @@ run_shopfloor() {
   "$SHOPFLOOR" serve --config "$TMP/plant.yaml" --data "$dir" --http "127.0.0.1:$port" --durability interval=100 \
     >"$TMP/shopfloor.log" 2>&1 &
   SF_PID=$!
-  wait_http "http://127.0.0.1:$port/ping" 30 "$SF_PID" ||
+  # /healthz is the one route that answers without a credential.
+  wait_http "http://127.0.0.1:$port/healthz" 30 "$SF_PID" ||
     { tail -20 "$TMP/shopfloor.log" >&2; die "Shopfloor serve did not start on 127.0.0.1:$port"; }
   log "$label on 127.0.0.1:$port (pid $SF_PID, data $dir)"
-  load_lp "http://127.0.0.1:$port/write?precision=s"
+  load_lp "http://127.0.0.1:$port/write?precision=s" "${curl_auth[@]}"
 
   # latest: check once that all 1000 tags answer with the last loaded value.
   body=$(curl -fsS "${curl_auth[@]}" "http://127.0.0.1:$port$LATEST_SF") || die "Shopfloor: GET $LATEST_SF failed"
