@@ -26,6 +26,7 @@
 
 #include "server/api.h"
 #include "server/live_hub.h"
+#include "server/metrics_handler.h"
 #include "server/live_session.h"
 #include "server/server.h"
 
@@ -296,12 +297,18 @@ class HttpServerImpl final : public HttpServer {
         api_(services, options_),
         ioc_(std::max(1, options_.threads)) {
     api_.set_live_hub(live_hub_.get());
+    if (services.metrics != nullptr && live_hub_ != nullptr) {
+      metrics_ = services.metrics;
+      LiveHub* hub = live_hub_.get();
+      (void)RegisterLiveClients(metrics_, [hub] { return static_cast<double>(hub->clients()); });
+    }
     context_.api = &api_;
     context_.live_hub = live_hub_.get();
     context_.options = &options_;
   }
 
   ~HttpServerImpl() override { Stop(); }
+
 
   core::Status Listen() {
     if (!options_.tls_cert_file.empty() || !options_.tls_key_file.empty()) {
@@ -334,6 +341,13 @@ class HttpServerImpl final : public HttpServer {
     std::lock_guard lock(stop_mu_);
     if (stopped_) return;
     stopped_ = true;
+    if (metrics_ != nullptr) {
+      // The callbacks point into the hub, which dies with the server.
+      if (auto live = metrics_->AddGaugeFamily("shopfloor_live_clients", "WebSocket live-data clients connected.");
+          live.ok()) {
+        (void)(*live)->RemoveChild({});
+      }
+    }
     if (listener_) listener_->Close();
     ioc_.stop();
     for (std::thread& t : threads_) t.join();
@@ -341,6 +355,7 @@ class HttpServerImpl final : public HttpServer {
   }
 
  private:
+  core::MetricsRegistry* metrics_ = nullptr;
   // Destruction runs bottom-up: the io_context (and with it every session, which
   // unsubscribes from the hub) goes before the Api and the hub.
   const HttpServerOptions options_;
