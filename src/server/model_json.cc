@@ -111,6 +111,13 @@ Result<model::TagDef> TagDefFromJson(const Json& j, std::string_view where) {
     if (!min || !max) return Status::InvalidArgument(fmt::format("{}: needs both min and max", w));
     d.range = model::TagRange{*min, *max};
   }
+  constexpr size_t kMaxUnit = 64, kMaxDescription = 4096, kMaxAddress = 1024;
+  if (d.unit && d.unit->size() > kMaxUnit) {
+    return Status::InvalidArgument(fmt::format("{}.unit: longer than {} bytes", where, kMaxUnit));
+  }
+  if (d.description && d.description->size() > kMaxDescription) {
+    return Status::InvalidArgument(fmt::format("{}.description: longer than {} bytes", where, kMaxDescription));
+  }
   if (auto it = j.find("binding"); it != j.end() && !it->is_null()) {
     const std::string w = fmt::format("{}.binding", where);
     SF_RETURN_IF_ERROR(CheckKeys(*it, w, {"source", "address"}));
@@ -118,6 +125,9 @@ Result<model::TagDef> TagDefFromJson(const Json& j, std::string_view where) {
     SF_ASSIGN_OR_RETURN(b.source, RequiredString(*it, w, "source"));
     SF_ASSIGN_OR_RETURN(auto address, OptionalString(*it, w, "address"));
     b.address = address.value_or("");
+    if (b.address.size() > kMaxAddress) {
+      return Status::InvalidArgument(fmt::format("{}.address: longer than {} bytes", w, kMaxAddress));
+    }
     d.binding = std::move(b);
   }
   return d;

@@ -112,6 +112,22 @@ core::Status Api::CheckCanChange(const RouteContext& ctx, std::string_view asset
                                  ctx.principal.user));
 }
 
+core::Status Api::CheckBindings(const std::vector<model::TagDef>& defs, std::string_view where) const {
+  for (size_t i = 0; i < defs.size(); ++i) {
+    if (!defs[i].binding) continue;
+    const std::string& source = defs[i].binding->source;
+    if (services_.config != nullptr && services_.config->FindSource(source) != nullptr) continue;
+    std::string known;
+    if (services_.config != nullptr) {
+      for (const model::SourceConfig& s : services_.config->sources) known += (known.empty() ? "" : ", ") + s.name;
+    }
+    return core::Status::InvalidArgument(
+        fmt::format("{}[{}].binding.source: no source named \"{}\" ({})", where, i, source,
+                    known.empty() ? "no sources are configured" : "configured: " + known));
+  }
+  return core::Status::OK();
+}
+
 void Api::AddModelRoutes() {
   router_.Add(Route{
       .method = "GET",
@@ -190,6 +206,7 @@ void Api::AddModelRoutes() {
         auto tags = TagDefsFromJson(*body, "body", "tags");
         if (!tags.ok()) return StatusResponse(tags.status());
         a.tags = std::move(tags).value();
+        if (core::Status s = CheckBindings(a.tags, "body.tags"); !s.ok()) return StatusResponse(s);
         const std::string target = a.parent_path.empty() ? a.name : a.parent_path + "/" + a.name;
         // A new site is plant-wide; anything else belongs to its parent's site.
         core::Status allowed = a.level <= model::AssetLevel::kSite ? CheckCanChange(ctx, "")
@@ -305,6 +322,10 @@ void Api::AddModelRoutes() {
                       auto def = TagDefFromJson(body, "body");
                       if (!def.ok()) return StatusResponse(def.status());
                       if (def->name != ctx.arg(1)) return JsonError(400, "body.name: differs from the tag in the path");
+                      if (def->binding && (services_.config == nullptr ||
+                                           services_.config->FindSource(def->binding->source) == nullptr)) {
+                        return StatusResponse(CheckBindings({*def}, "body"));
+                      }
                       std::string before;
                       for (const model::Tag& t : asset->tags) {
                         if (t.name == def->name) before = TagJson(t).dump();
@@ -345,7 +366,7 @@ void Api::AddModelRoutes() {
                       for (const model::AssetType& t : services_.assets->ListTypes()) list.push_back(TypeJson(t));
                       return JsonResponse(list);
                     }});
-  auto type_from_body = [](const RouteContext& ctx, std::optional<std::string> name) -> core::Result<model::AssetType> {
+  auto type_from_body = [this](const RouteContext& ctx, std::optional<std::string> name) -> core::Result<model::AssetType> {
     SF_ASSIGN_OR_RETURN(Json body, ParseJsonObject(ctx.request.body, {"name", "description", "tags"}));
     model::AssetType t;
     if (name) {
@@ -358,6 +379,7 @@ void Api::AddModelRoutes() {
     SF_ASSIGN_OR_RETURN(auto description, OptionalString(body, "body", "description"));
     t.description = description.value_or("");
     SF_ASSIGN_OR_RETURN(t.tags, TagDefsFromJson(body, "body", "tags"));
+    SF_RETURN_IF_ERROR(CheckBindings(t.tags, "body.tags"));
     return t;
   };
   router_.Add(Route{.method = "POST",

@@ -404,6 +404,21 @@ TEST_F(ApiMalformedTest, EveryMalformedRequestGetsA4xxNamingTheField) {
   EXPECT_EQ(f_.Call("GET", "/api/v1/assets/" + Enc(ApiFixture::kMachine), "", f_.root().token).status, 200);
 }
 
+TEST_F(ApiMalformedTest, TagBindingsMustNameAConfiguredSource) {
+  const std::string target = "/api/v1/assets/" + Enc(ApiFixture::kMachine) + "/tags/extra_temp";
+  HttpResponse r = f_.Call("PUT", target, R"({"type":"double","binding":{"source":"no-such-plc","address":"hr:1"}})",
+                           f_.root().token);
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("binding.source"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("body-shop-plc"), std::string::npos) << r.body;  // lists what exists
+  r = f_.Call("PUT", target, R"({"type":"double","unit":")" + std::string(100, 'x') + R"("})", f_.root().token);
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("body.unit"), std::string::npos) << r.body;
+  r = f_.Call("PUT", target, R"({"type":"double","binding":{"source":"body-shop-plc","address":"hr:1:float32"}})",
+              f_.root().token);
+  EXPECT_EQ(r.status, 200) << r.body;
+}
+
 // Sends raw bytes to 127.0.0.1:port and returns what comes back until the peer closes
 // (or 5 s pass).
 std::string RawExchange(uint16_t port, const std::string& bytes) {
