@@ -32,6 +32,23 @@ ingest::Event ToEvent(const model::ModelEvent& e) {
 }  // namespace
 
 core::Result<std::unique_ptr<Runtime>> Runtime::Start(RuntimeOptions options, core::Clock* clock) {
+  SF_ASSIGN_OR_RETURN(std::unique_ptr<Runtime> rt, Open(std::move(options), clock));
+  SF_RETURN_IF_ERROR(rt->StartHttp());
+  return rt;
+}
+
+core::Status Runtime::StartHttp() {
+  SF_ASSIGN_OR_RETURN(server_, server::HttpServer::Start(options_.http, services_));
+  if (!users_->HasUsers()) {
+    SF_LOG(warn, "auth.no_users",
+           "no users yet: every request but /healthz is refused. Create the first admin with: shopfloor admin "
+           "create-user --data {} --name admin --role admin   (the password is read from stdin)",
+           options_.data_dir);
+  }
+  return core::Status::OK();
+}
+
+core::Result<std::unique_ptr<Runtime>> Runtime::Open(RuntimeOptions options, core::Clock* clock) {
   std::unique_ptr<Runtime> rt(new Runtime());
   rt->options_ = std::move(options);
   rt->clock_ = clock;
@@ -55,7 +72,7 @@ core::Result<std::unique_ptr<Runtime>> Runtime::Start(RuntimeOptions options, co
     rt->dbs_[i] = std::move(db).value();
   }
   SF_ASSIGN_OR_RETURN(rt->audit_, auth::AuditLog::Open(rt->dbs_[kAuditDb].get(), clock, dir + "/audit.head"));
-  SF_ASSIGN_OR_RETURN(rt->users_, auth::UserStore::Open(rt->dbs_[kUsersDb].get(), clock, rt->audit_.get()));
+  SF_ASSIGN_OR_RETURN(rt->users_, auth::UserStore::Open(rt->dbs_[kUsersDb].get(), clock, rt->audit_.get(), rt->options_.auth));
   SF_ASSIGN_OR_RETURN(rt->assets_, model::AssetStore::Open(rt->dbs_[kModelDb].get(), clock));
   if (config != nullptr) {
     auto report = rt->assets_->SeedFromConfig(*config, config->file_name, Fingerprint(rt->options_.config_text));
@@ -96,7 +113,7 @@ core::Result<std::unique_ptr<Runtime>> Runtime::Start(RuntimeOptions options, co
   SF_RETURN_IF_ERROR(server::RegisterProcessMetrics(&rt->metrics_, clock, SHOPFLOOR_VERSION));
   SF_RETURN_IF_ERROR(server::RegisterIngestMetrics(&rt->metrics_, rt->writer_.get()));
 
-  server::Services services;
+  server::Services& services = rt->services_;
   services.storage = st;
   services.clock = clock;
   services.writer = rt->writer_.get();
@@ -108,13 +125,6 @@ core::Result<std::unique_ptr<Runtime>> Runtime::Start(RuntimeOptions options, co
   services.twins = twins;
   services.metrics = &rt->metrics_;
   services.config = config;
-  SF_ASSIGN_OR_RETURN(rt->server_, server::HttpServer::Start(rt->options_.http, services));
-  if (!rt->users_->HasUsers()) {
-    SF_LOG(warn, "auth.no_users",
-           "no users yet: every request but /healthz is refused. Create the first admin with: shopfloor admin "
-           "create-user --data {} --name admin --role admin   (the password is read from stdin)",
-           dir);
-  }
   return rt;
 }
 

@@ -1,7 +1,8 @@
 // Runtime: everything a running Shopfloor holds, opened in dependency order and closed in
 // reverse: storage, the metadata database (users, audit, asset model, twins, events), the
 // bus and the durable writer, metrics, and the HTTP server. `serve` runs one; `demo` will
-// run one beside the simulator.
+// run one beside the simulator; the API tests build theirs with Open() and no sockets, so
+// they exercise exactly this wiring.
 #pragma once
 
 #include <memory>
@@ -29,16 +30,25 @@ struct RuntimeOptions {
   std::string data_dir;
   std::string durability;  // override, "" = config/default
   server::HttpServerOptions http;
+  auth::AuthOptions auth;  // tests set fast_hash_for_tests
 };
 
 class Runtime {
  public:
   // Opens everything and starts serving. Failures name the component.
   static core::Result<std::unique_ptr<Runtime>> Start(RuntimeOptions options, core::Clock* clock);
+  // Opens everything but the HTTP server (tests drive server::Api on services() directly).
+  static core::Result<std::unique_ptr<Runtime>> Open(RuntimeOptions options, core::Clock* clock);
+  core::Status StartHttp();
   ~Runtime();  // stops the server first, then closes in reverse order
 
-  uint16_t http_port() const { return server_->port(); }
+  // What the server serves; valid while the Runtime lives.
+  const server::Services& services() const { return services_; }
+  uint16_t http_port() const { return server_ ? server_->port() : 0; }
   auth::UserStore* users() const { return users_.get(); }
+  auth::AuditLog* audit() const { return audit_.get(); }
+  model::TwinStore* twins() const { return twins_.get(); }
+  ingest::EventLog* events() const { return events_.get(); }
   model::AssetStore* assets() const { return assets_.get(); }
   ingest::Writer* writer() const { return writer_.get(); }
   storage::Storage* storage() const { return storage_.get(); }
@@ -64,6 +74,7 @@ class Runtime {
   std::unique_ptr<ingest::EventLog> events_;
   ingest::Bus::Subscription twin_feed_;
   int model_listener_ = 0;
+  server::Services services_;
   std::unique_ptr<server::HttpServer> server_;
 };
 
