@@ -1,0 +1,134 @@
+// OPC UA client session over one SecureChannel (SecurityPolicy None).
+//
+// Client::Connect opens the channel, creates a session and activates it (anonymous, or
+// username/password when a user is given and the endpoint offers an unencrypted UserName
+// token policy). Browse follows continuation points with BrowseNext; Read splits requests
+// into batches no larger than the server's MaxNodesPerRead (read from the server once at
+// connect; unlimited when absent). Every service failure is a Status naming the service
+// and the OPC UA StatusCode; per-node results carry their own StatusCode.
+//
+// Not thread-safe: use one Client per thread or serialise calls.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "connect/opcua/secure_channel.h"
+#include "connect/opcua/types.h"
+
+namespace shopfloor::connect::opcua {
+
+enum class NodeClass : uint32_t {
+  kUnspecified = 0, kObject = 1, kVariable = 2, kMethod = 4, kObjectType = 8,
+  kVariableType = 16, kReferenceType = 32, kDataType = 64, kView = 128,
+};
+std::string_view NodeClassName(NodeClass node_class);
+
+// Attribute ids (Part 6, A.1).
+inline constexpr uint32_t kAttributeNodeClass = 2;
+inline constexpr uint32_t kAttributeBrowseName = 3;
+inline constexpr uint32_t kAttributeDisplayName = 4;
+inline constexpr uint32_t kAttributeValue = 13;
+inline constexpr uint32_t kAttributeDataType = 14;
+
+// Well-known nodes (ns=0).
+inline constexpr uint32_t kObjectsFolder = 85;
+inline constexpr uint32_t kHierarchicalReferences = 33;
+inline constexpr uint32_t kMaxNodesPerReadNode = 11705;
+
+struct UserTokenPolicy {
+  std::string policy_id;
+  int32_t token_type = 0;  // 0 anonymous, 1 username, 2 certificate, 3 issued
+  std::string security_policy_uri;
+};
+
+struct EndpointDescription {
+  std::string endpoint_url;
+  std::string application_uri;
+  int32_t security_mode = 0;  // 1 None, 2 Sign, 3 SignAndEncrypt
+  std::string security_policy_uri;
+  std::vector<UserTokenPolicy> user_tokens;
+  uint8_t security_level = 0;
+};
+
+struct ReferenceDescription {
+  NodeId reference_type;
+  bool is_forward = true;
+  ExpandedNodeId node_id;
+  QualifiedName browse_name;
+  LocalizedText display_name;
+  NodeClass node_class = NodeClass::kUnspecified;
+  ExpandedNodeId type_definition;
+};
+
+struct ReadValueId {
+  NodeId node_id;
+  uint32_t attribute_id = kAttributeValue;
+};
+
+struct WriteValue {
+  NodeId node_id;
+  uint32_t attribute_id = kAttributeValue;
+  DataValue value;
+};
+
+struct ClientOptions {
+  std::string endpoint_url;
+  core::Duration timeout = 10 * core::kSecond;
+  uint32_t requested_lifetime_ms = 3'600'000;  // secure channel token
+  double session_timeout_ms = 60'000;
+  std::string username;  // empty: anonymous
+  std::string password;
+  core::Clock* clock = nullptr;  // null: Clock::System()
+};
+
+class Client {
+ public:
+  static core::Result<std::unique_ptr<Client>> Connect(const ClientOptions& options);
+  // Asks the endpoint for its endpoints over a fresh channel without a session.
+  static core::Result<std::vector<EndpointDescription>> GetEndpoints(const ClientOptions& options);
+  ~Client();
+
+  // All references of `node` in `direction` (0 forward, 1 inverse, 2 both) of
+  // `reference_type` and its subtypes, following continuation points.
+  core::Result<std::vector<ReferenceDescription>> Browse(const NodeId& node,
+                                                         const NodeId& reference_type = NodeId::Numeric(0, kHierarchicalReferences),
+                                                         int32_t direction = 0);
+  // One DataValue per item, in order, batched by MaxNodesPerRead. Timestamps: both.
+  core::Result<std::vector<DataValue>> Read(const std::vector<ReadValueId>& items);
+  // One StatusCode per item, in order.
+  core::Result<std::vector<uint32_t>> Write(const std::vector<WriteValue>& items);
+  // Closes the session and the channel. Idempotent.
+  core::Status Close();
+
+  uint32_t max_nodes_per_read() const { return max_nodes_per_read_; }
+  // Browse requests this client asks for per call (for tests of BrowseNext).
+  void set_max_references_per_browse(uint32_t n) { max_references_ = n; }
+  uint32_t read_requests() const { return read_requests_; }
+  SecureChannel& channel() { return *channel_; }
+
+ private:
+  Client(const ClientOptions& options, std::unique_ptr<SecureChannel> channel);
+  core::Status CreateAndActivate();
+  core::Result<std::vector<DataValue>> ReadBatch(const ReadValueId* items, size_t count);
+  void BeginRequest(Encoder& e, uint32_t type, uint32_t* handle);
+
+  ClientOptions options_;
+  std::unique_ptr<SecureChannel> channel_;
+  NodeId authentication_token_;
+  uint32_t max_nodes_per_read_ = 0;  // 0 = unlimited
+  uint32_t max_references_ = 1000;
+  uint32_t read_requests_ = 0;
+  bool session_open_ = false;
+};
+
+// Decoders for service bodies (exposed for the fuzz target). `d` is positioned after the
+// response header.
+core::Status DecodeEndpoints(Decoder& d, std::vector<EndpointDescription>* endpoints);
+core::Status DecodeBrowseResults(Decoder& d, std::vector<ReferenceDescription>* references,
+                                 std::vector<std::string>* continuation_points, std::vector<uint32_t>* statuses);
+core::Status DecodeDataValues(Decoder& d, std::vector<DataValue>* values);
+
+}  // namespace shopfloor::connect::opcua

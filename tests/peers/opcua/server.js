@@ -1,0 +1,145 @@
+// node-opcua server for the Shopfloor OPC UA client tests.
+// Usage: node server.js PORT [MAX_NODES_PER_READ]
+// Listens on 127.0.0.1:PORT with SecurityPolicy None, anonymous login allowed and one user
+// (operator/secret). Namespace "urn:shopfloor:test" holds Plant/Scalars (every built-in
+// scalar type, read-only, known values), Plant/Arrays, Plant/Setpoints/Speed (writable
+// Double) and Plant/Area1/Line1/Cell1 (a folder tree). Prints "ready" once listening.
+"use strict";
+const path = require("path");
+const os = require("os");
+const fs = require("fs");
+const { OPCUAServer } = require("node-opcua-server");
+const { DataType, Variant, VariantArrayType } = require("node-opcua-variant");
+const { StatusCodes } = require("node-opcua-status-code");
+const { OPCUACertificateManager } = require("node-opcua-certificate-manager");
+const { QualifiedName, LocalizedText } = require("node-opcua-data-model");
+const { coerceNodeId } = require("node-opcua-nodeid");
+
+const port = parseInt(process.argv[2], 10);
+const maxNodesPerRead = parseInt(process.argv[3] || "0", 10);
+if (!(port > 0)) {
+  console.error("usage: node server.js PORT [MAX_NODES_PER_READ]");
+  process.exit(2);
+}
+
+// One PKI folder per port so tests running in parallel do not share files.
+const pkiRoot = fs.mkdtempSync(path.join(os.tmpdir(), `sf-opcua-pki-${port}-`));
+
+async function main() {
+  const serverCertificateManager = new OPCUACertificateManager({ rootFolder: pkiRoot, automaticallyAcceptUnknownCertificate: true });
+  const userCertificateManager = new OPCUACertificateManager({ rootFolder: path.join(pkiRoot, "user") });
+  const server = new OPCUAServer({
+    port,
+    hostname: "127.0.0.1",
+    alternateHostname: ["127.0.0.1"],
+    serverCertificateManager,
+    userCertificateManager,
+    securityPolicies: ["http://opcfoundation.org/UA/SecurityPolicy#None"],
+    securityModes: [1],  // MessageSecurityMode.None
+    allowAnonymous: true,
+    userManager: { isValidUser: (user, password) => user === "operator" && password === "secret" },
+    serverCapabilities: maxNodesPerRead > 0 ? { operationLimits: { maxNodesPerRead } } : undefined,
+    buildInfo: { productName: "shopfloor-opcua-peer" },
+  });
+  await server.initialize();
+  const addressSpace = server.engine.addressSpace;
+  const ns = addressSpace.getOwnNamespace();
+  const idx = ns.index;
+
+  const plant = ns.addFolder(addressSpace.rootFolder.objects, { browseName: "Plant", nodeId: "s=Plant" });
+  const scalars = ns.addFolder(plant, { browseName: "Scalars", nodeId: "s=Scalars" });
+  const arrays = ns.addFolder(plant, { browseName: "Arrays", nodeId: "s=Arrays" });
+  const setpoints = ns.addFolder(plant, { browseName: "Setpoints", nodeId: "s=Setpoints" });
+  const area = ns.addFolder(plant, { browseName: "Area1", nodeId: "s=Area1" });
+  const line = ns.addFolder(area, { browseName: "Line1", nodeId: "s=Line1" });
+  ns.addFolder(line, { browseName: "Cell1", nodeId: "s=Cell1" });
+
+  const sourceTimestamp = new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 678));
+  const scalarValues = {
+    Boolean: true,
+    SByte: -100,
+    Byte: 200,
+    Int16: -30000,
+    UInt16: 60000,
+    Int32: -2000000000,
+    UInt32: 4000000000,
+    Int64: [0x00000001, 0x00000002],        // node-opcua's [high, low]: 4294967298
+    UInt64: [0xFFFFFFFF, 0xFFFFFFFE],       // 18446744073709551614
+    Float: 1.5,
+    Double: 3.141592653589793,
+    String: "Grüße aus Halle 3",
+    DateTime: new Date(Date.UTC(2020, 5, 15, 12, 0, 0, 0)),
+    Guid: "72962B91-FA75-4AE6-8D28-B404DC7DAF63",
+    ByteString: Buffer.from([0x00, 0x01, 0xfe, 0xff]),
+    XmlElement: "<a>b</a>",
+    NodeId: coerceNodeId(`ns=${idx};s=Plant`),
+    StatusCode: StatusCodes.BadSensorFailure,
+    QualifiedName: new QualifiedName({ namespaceIndex: idx, name: "Speed" }),
+    LocalizedText: new LocalizedText({ locale: "de-DE", text: "Drehzahl" }),
+  };
+  for (const [typeName, value] of Object.entries(scalarValues)) {
+    const dataType = DataType[typeName];
+    const variable = ns.addVariable({
+      componentOf: scalars, browseName: typeName, nodeId: `s=Scalars.${typeName}`, dataType: typeName,
+    });
+    variable.setValueFromSource(new Variant({ dataType, arrayType: VariantArrayType.Scalar, value }), StatusCodes.Good,
+      sourceTimestamp);
+  }
+
+  const arrayValues = {
+    Double: { dataType: DataType.Double, value: new Float64Array([1.5, -2.25, 1e300]) },
+    Int32: { dataType: DataType.Int32, value: new Int32Array([1, -2, 3, 2147483647]) },
+    String: { dataType: DataType.String, value: ["alpha", "", "gamma"] },
+    Boolean: { dataType: DataType.Boolean, value: [true, false, true] },
+  };
+  for (const [typeName, spec] of Object.entries(arrayValues)) {
+    const variable = ns.addVariable({
+      componentOf: arrays, browseName: typeName, nodeId: `s=Arrays.${typeName}`, dataType: typeName, valueRank: 1,
+    });
+    variable.setValueFromSource(new Variant({ ...spec, arrayType: VariantArrayType.Array }), StatusCodes.Good,
+      sourceTimestamp);
+  }
+  const matrix = ns.addVariable({
+    componentOf: arrays, browseName: "Matrix", nodeId: "s=Arrays.Matrix", dataType: "Double", valueRank: 2,
+  });
+  matrix.setValueFromSource(new Variant({
+    dataType: DataType.Double, arrayType: VariantArrayType.Matrix, dimensions: [2, 3],
+    value: new Float64Array([1, 2, 3, 4, 5, 6]),
+  }));
+
+  ns.addVariable({
+    componentOf: setpoints, browseName: "Speed", nodeId: "s=Setpoints.Speed", dataType: "Double",
+    accessLevel: "CurrentRead | CurrentWrite", userAccessLevel: "CurrentRead | CurrentWrite",
+    value: { dataType: DataType.Double, value: 10.0 },
+  });
+  ns.addVariable({
+    componentOf: setpoints, browseName: "Label", nodeId: "s=Setpoints.Label", dataType: "String",
+    accessLevel: "CurrentRead | CurrentWrite", userAccessLevel: "CurrentRead | CurrentWrite",
+    value: { dataType: DataType.String, value: "initial" },
+  });
+
+  // Many variables for batched reads.
+  const bulk = ns.addFolder(plant, { browseName: "Bulk", nodeId: "s=Bulk" });
+  for (let i = 0; i < 200; i++) {
+    ns.addVariable({
+      componentOf: bulk, browseName: `V${i}`, nodeId: `s=Bulk.V${i}`, dataType: "Int32",
+      value: { dataType: DataType.Int32, value: i },
+    });
+  }
+
+  await server.start();
+  console.log("ready");
+  const stop = async () => {
+    await server.shutdown(0);
+    fs.rmSync(pkiRoot, { recursive: true, force: true });
+    process.exit(0);
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
+
+main().catch((err) => {
+  console.error(err);
+  fs.rmSync(pkiRoot, { recursive: true, force: true });
+  process.exit(1);
+});
