@@ -46,6 +46,7 @@ int RunCli(int argc, char** argv) {
   AddConfigCommand(app, &exit_code);
   AddServeCommand(app, &exit_code);
   AddAdminCommand(app, &exit_code);
+  AddOpcUaCommand(app, &exit_code);
 
   try {
     app.parse(argc, argv);
