@@ -93,7 +93,7 @@ class Quality {
 
   // Well-known OPC UA sub-codes (Part 4, Part 6 StatusCodes).
   static constexpr Quality BadCommunicationError() { return Quality(0x80050000u); }
-  static constexpr Quality BadSensorFailure() { return Quality(0x808B0000u); }
+  static constexpr Quality BadSensorFailure() { return Quality(0x808C0000u); }
   static constexpr Quality BadNoCommunication() { return Quality(0x80310000u); }
   static constexpr Quality BadOutOfService() { return Quality(0x808D0000u); }
   static constexpr Quality UncertainLastUsableValue() { return Quality(0x40900000u); }

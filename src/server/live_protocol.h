@@ -14,7 +14,7 @@
 //   {"type":"update","seq":N,"samples":[SAMPLE..],"missed":M}
 //   {"type":"error","id":"c1","message":"..."}              ("id" only when known)
 // SAMPLE is {"series":"k","ts":"<RFC3339 ns>","value":V,"quality":Q} with Q "good", "bad",
-// "uncertain" (no sub-code) or the OPC UA StatusCode as "0x808B0000". Non-finite doubles
+// "uncertain" (no sub-code) or the OPC UA StatusCode as "0x808C0000". Non-finite doubles
 // are null. "missed" counts samples replaced by a newer one of the same series before they
 // were sent (a slow client sees the latest value, not every value).
 #pragma once

@@ -19,7 +19,7 @@ TEST(QualityTest, SeverityAndSubCodeFromOpcUaStatus) {
   const Case cases[] = {
       {0x00000000u, Severity::kGood, 0x0000},       // Good
       {0x80050000u, Severity::kBad, 0x0005},        // BadCommunicationError
-      {0x808B0000u, Severity::kBad, 0x008B},        // BadSensorFailure
+      {0x808C0000u, Severity::kBad, 0x008C},        // BadSensorFailure
       {0x80310000u, Severity::kBad, 0x0031},        // BadNoCommunication
       {0x40900000u, Severity::kUncertain, 0x0090},  // UncertainLastUsableValue
       {0x40930000u, Severity::kUncertain, 0x0093},  // UncertainSensorNotAccurate
@@ -49,7 +49,8 @@ TEST(QualityTest, PredicatesAndNamedCodes) {
 TEST(QualityTest, MakeMatchesOpcUaLayout) {
   EXPECT_EQ(Quality::Bad(0x0005), Quality::BadCommunicationError());
   EXPECT_EQ(Quality::Uncertain(0x0090), Quality::UncertainLastUsableValue());
-  EXPECT_EQ(Quality::Make(Severity::kBad, 0x008B).opcua_status(), 0x808B0000u);
+  EXPECT_EQ(Quality::Make(Severity::kBad, 0x008C).opcua_status(), 0x808C0000u);
+  EXPECT_EQ(Quality::BadSensorFailure().opcua_status(), 0x808C0000u);
   // Sub-codes are 14 bits; higher bits cannot leak into the severity.
   Quality masked = Quality::Make(Severity::kGood, 0xFFFF);
   EXPECT_EQ(masked.severity(), Severity::kGood);

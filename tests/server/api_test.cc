@@ -236,7 +236,7 @@ TEST_F(ApiTest, NonGoodQualityIsReported) {
   b.Add(*id, 2 * core::kMillisecond, 2.5);
   ASSERT_TRUE(storage_.Write(b).ok());
   HttpResponse r = Call("GET", "/api/v1/query?series=q/v&from=0&to=10");
-  EXPECT_EQ(r.body, R"({"series":"q/v","type":"double","points":[[1,1.5,2156593152],[2,2.5]]})");
+  EXPECT_EQ(r.body, R"({"series":"q/v","type":"double","points":[[1,1.5,2156658688],[2,2.5]]})");
 }
 
 }  // namespace

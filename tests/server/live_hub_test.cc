@@ -117,7 +117,7 @@ TEST_F(LiveHubTest, UpdatesWakeOnceAndCarryQuality) {
   EXPECT_EQ(update["seq"], 1);
   EXPECT_EQ(update["missed"], 0);
   ASSERT_EQ(update["samples"].size(), 1u);
-  EXPECT_EQ(update["samples"][0]["quality"], "0x808B0000");
+  EXPECT_EQ(update["samples"][0]["quality"], "0x808C0000");
   EXPECT_TRUE(TakeUpdate(session.get()).is_null());
   Write("w/s1/a/v", 20, 2.0, core::Quality::Uncertain());
   EXPECT_EQ(sink->wakeups, 2);
