@@ -91,6 +91,7 @@ Result<HttpResponse> HttpClient::Request(bool post, std::string_view target, std
   http::request<http::string_body> request{post ? http::verb::post : http::verb::get,
                                            beast::string_view(target.data(), target.size()), 11};
   request.set(http::field::host, peer_);
+  if (!authorization_.empty()) request.set(http::field::authorization, authorization_);
   request.keep_alive(true);
   if (post) {
     request.set(http::field::content_type, beast::string_view(content_type.data(), content_type.size()));

@@ -33,6 +33,8 @@ class HttpClient {
                                   std::string_view content_type);
 
   const std::string& peer() const { return peer_; }
+  // Sent as the Authorization header of every request ("" sends none).
+  void set_authorization(std::string value) { authorization_ = std::move(value); }
 
  private:
   struct Impl;
@@ -40,6 +42,7 @@ class HttpClient {
                                      std::string_view content_type);
 
   std::string peer_;
+  std::string authorization_;
   std::unique_ptr<Impl> impl_;
 };
 

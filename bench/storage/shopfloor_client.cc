@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
+
 #include "bench/storage/http_client.h"
 #include "bench/storage/line_protocol.h"
 #include "bench/storage/tsdb_client.h"
@@ -25,7 +27,12 @@ std::string Truncate(std::string_view text, size_t max = 300) {
 
 class ShopfloorClient final : public TsdbClient {
  public:
-  ShopfloorClient(const std::string& host, uint16_t port) : http_(host, port) {}
+  // The API token in SHOPFLOOR_BENCH_TOKEN (every route but /healthz needs one).
+  ShopfloorClient(const std::string& host, uint16_t port) : http_(host, port) {
+    if (const char* token = std::getenv("SHOPFLOOR_BENCH_TOKEN"); token != nullptr && *token != '\0') {
+      http_.set_authorization(fmt::format("Bearer {}", token));
+    }
+  }
 
   Status Ping() override {
     SF_ASSIGN_OR_RETURN(HttpResponse response, http_.Get("/ping"));

@@ -185,9 +185,15 @@ run_shopfloor() {
     port=$(free_port)
     dir=$TMP/shopfloor-$dataset
     mkdir -p "$dir"
+    # Every route but /healthz needs a credential: a bench admin and its API token.
+    echo "bench-password-$RANDOM$RANDOM" | "$SHOPFLOOR" admin create-user --data "$dir" --name bench --role admin \
+      >"$TMP/create-user-$dataset.log" 2>&1 || { cat "$TMP/create-user-$dataset.log" >&2; die "admin create-user failed"; }
+    SHOPFLOOR_BENCH_TOKEN=$("$SHOPFLOOR" admin create-token --data "$dir" --user bench 2>/dev/null) ||
+      die "admin create-token failed"
+    export SHOPFLOOR_BENCH_TOKEN
     "$SHOPFLOOR" serve --data "$dir" --http "127.0.0.1:$port" --durability interval=100 >"$TMP/shopfloor-$dataset.log" 2>&1 &
     SF_PID=$!
-    wait_http "http://127.0.0.1:$port/ping" 30 "$SF_PID" ||
+    wait_http "http://127.0.0.1:$port/healthz" 30 "$SF_PID" ||
       { tail -20 "$TMP/shopfloor-$dataset.log" >&2; die "Shopfloor serve did not start on 127.0.0.1:$port"; }
     log "$label on 127.0.0.1:$port (pid $SF_PID, data $dir)"
     loader shopfloor "$port" "$label" "$dataset" load,verify,query || die "Shopfloor $dataset: load/verify/query failed"
@@ -195,7 +201,9 @@ run_shopfloor() {
     SF_PID=
     points=$(points_of "$dataset")
     if "$SHOPFLOOR" admin compact --data "$dir" >"$TMP/compact-$dataset.log" 2>&1; then
-      bytes=$(dir_bytes "$dir")
+      # Time-series data only: the metadata database (users, audit, model) is not counted,
+      # as InfluxDB's meta directory is not.
+      bytes=$(dir_bytes "$dir/blocks" "$dir/rollup" "$dir/wal" "$dir/FORMAT" "$dir"/*.catalog)
       record "disk: data + WAL" "$label" "$(label_of)" "bytes per point, compacted" \
         "$(python3 -c "print($bytes / $points)")" "bytes/point"
       log "Shopfloor $dataset: $bytes bytes on disk for $points points"
@@ -204,7 +212,7 @@ run_shopfloor() {
       port=$(free_port)
       "$SHOPFLOOR" serve --data "$dir" --http "127.0.0.1:$port" >>"$TMP/shopfloor-$dataset.log" 2>&1 &
       SF_PID=$!
-      wait_http "http://127.0.0.1:$port/ping" 30 "$SF_PID" ||
+      wait_http "http://127.0.0.1:$port/healthz" 30 "$SF_PID" ||
         { tail -20 "$TMP/shopfloor-$dataset.log" >&2; die "Shopfloor serve did not restart on the compacted data"; }
       loader shopfloor "$port" "$label, compacted" "$dataset" query || die "Shopfloor $dataset: queries after compaction failed"
       stop_pid "$SF_PID" 60
