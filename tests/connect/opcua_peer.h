@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace shopfloor::connect::opcua {
 
@@ -29,8 +30,18 @@ class OpcUaPeer {
   }
 
   // Starts the server; returns false (with *error) if it did not print "ready" in time.
-  bool Start(std::string* error, int max_nodes_per_read = 0) {
+  // `flags` are passed to server.js (e.g. "--changing=1000").
+  bool Start(std::string* error, int max_nodes_per_read = 0, std::vector<std::string> flags = {}) {
     port_ = FreePort();
+    max_nodes_per_read_ = max_nodes_per_read;
+    flags_ = std::move(flags);
+    return Launch(error);
+  }
+  // Starts the server again on the same port with the same arguments (after Kill or Stop).
+  bool Restart(std::string* error) { return Launch(error); }
+
+ private:
+  bool Launch(std::string* error) {
     int out[2];
     if (::pipe(out) != 0) return false;
     pid_ = ::fork();
@@ -38,9 +49,12 @@ class OpcUaPeer {
       ::dup2(out[1], 1);
       ::close(out[0]);
       ::setpgid(0, 0);
-      std::string port = std::to_string(port_), limit = std::to_string(max_nodes_per_read);
+      std::string port = std::to_string(port_), limit = std::to_string(max_nodes_per_read_);
       std::string script = Dir() + "/server.js";
-      ::execlp("node", "node", script.c_str(), port.c_str(), limit.c_str(), static_cast<char*>(nullptr));
+      std::vector<char*> argv = {const_cast<char*>("node"), script.data(), port.data(), limit.data()};
+      for (auto& flag : flags_) argv.push_back(flag.data());
+      argv.push_back(nullptr);
+      ::execvp("node", argv.data());
       ::_exit(127);
     }
     ::close(out[1]);
@@ -64,6 +78,7 @@ class OpcUaPeer {
     return false;
   }
 
+ public:
   // SIGKILL: the server vanishes without closing anything gracefully.
   void Kill() { Signal(SIGKILL); }
   void Stop() { Signal(SIGTERM); }
@@ -94,6 +109,8 @@ class OpcUaPeer {
 
   pid_t pid_ = -1;
   int port_ = 0;
+  int max_nodes_per_read_ = 0;
+  std::vector<std::string> flags_;
 };
 
 }  // namespace shopfloor::connect::opcua

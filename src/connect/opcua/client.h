@@ -12,10 +12,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "connect/opcua/secure_channel.h"
+#include "connect/opcua/subscription.h"
 #include "connect/opcua/types.h"
 
 namespace shopfloor::connect::opcua {
@@ -37,6 +39,8 @@ inline constexpr uint32_t kAttributeDataType = 14;
 inline constexpr uint32_t kObjectsFolder = 85;
 inline constexpr uint32_t kHierarchicalReferences = 33;
 inline constexpr uint32_t kMaxNodesPerReadNode = 11705;
+inline constexpr uint32_t kMaxMonitoredItemsPerCallNode = 11714;
+inline constexpr uint32_t kHasProperty = 46;
 
 struct UserTokenPolicy {
   std::string policy_id;
@@ -100,6 +104,28 @@ class Client {
   core::Result<std::vector<DataValue>> Read(const std::vector<ReadValueId>& items);
   // One StatusCode per item, in order.
   core::Result<std::vector<uint32_t>> Write(const std::vector<WriteValue>& items);
+
+  // Subscriptions (subscription.cc). The client stays synchronous: Publish sends one
+  // PublishRequest and blocks until its response, so at most one Publish is outstanding and
+  // the caller's thread is the publish loop (see Collector). The server answers a Publish
+  // when it has notifications or after max_keep_alive_count intervals (keep-alive), so that
+  // period must be shorter than the request timeout; CreateSubscription refuses otherwise.
+  core::Result<SubscriptionInfo> CreateSubscription(const SubscriptionParams& params);
+  // Timestamps Both, monitoring mode Reporting, in batches of the server's
+  // MaxMonitoredItemsPerCall (read once, on first use). Percent-deadband items need the
+  // node's EURange: it is read first and returned in the result; a node without one fails
+  // the call (kInvalidArgument naming the node) before anything is created.
+  core::Result<std::vector<MonitoredItemResult>> CreateMonitoredItems(uint32_t subscription_id,
+                                                                      const std::vector<MonitoredItemRequest>& items);
+  // One Publish. It acknowledges every notification message received since the previous
+  // successful Publish (their results are in ack_results); keep-alives are not acknowledged.
+  core::Result<PublishResult> Publish();
+  // One StatusCode per id. Pending acknowledgements for these subscriptions are dropped.
+  core::Result<std::vector<uint32_t>> DeleteSubscriptions(const std::vector<uint32_t>& subscription_ids);
+  // The EURange property of an analog item, or nullopt when it has none.
+  core::Result<std::optional<EuRange>> ReadEuRange(const NodeId& node);
+  size_t pending_acknowledgements() const { return pending_acks_.size(); }
+
   // Closes the session and the channel. Idempotent.
   core::Status Close();
 
@@ -122,6 +148,8 @@ class Client {
   uint32_t max_references_ = 1000;
   uint32_t read_requests_ = 0;
   bool session_open_ = false;
+  std::optional<uint32_t> max_monitored_items_per_call_;  // 0 = unlimited; read lazily
+  std::vector<SubscriptionAcknowledgement> pending_acks_;
 };
 
 // Decoders for service bodies (exposed for the fuzz target). `d` is positioned after the

@@ -1,9 +1,13 @@
 // node-opcua server for the Shopfloor OPC UA client tests.
-// Usage: node server.js PORT [MAX_NODES_PER_READ]
+// Usage: node server.js PORT [MAX_NODES_PER_READ] [--changing=N] [--change-ms=MS]
 // Listens on 127.0.0.1:PORT with SecurityPolicy None, anonymous login allowed and one user
 // (operator/secret). Namespace "urn:shopfloor:test" holds Plant/Scalars (every built-in
 // scalar type, read-only, known values), Plant/Arrays, Plant/Setpoints/Speed (writable
-// Double) and Plant/Area1/Line1/Cell1 (a folder tree). Prints "ready" once listening.
+// Double) and Plant/Area1/Line1/Cell1 (a folder tree). Plant/Deadband holds writable Doubles
+// for deadband tests: Abs (no EURange) and Pct (an AnalogItem with EURange 0..200).
+// --changing=N adds Plant/Changing/V0..V(N-1), Doubles that all step by 1 every MS
+// milliseconds (default 200), value i + step, for subscription tests. Prints "ready" once
+// listening.
 "use strict";
 const path = require("path");
 const os = require("os");
@@ -17,6 +21,12 @@ const { coerceNodeId } = require("node-opcua-nodeid");
 
 const port = parseInt(process.argv[2], 10);
 const maxNodesPerRead = parseInt(process.argv[3] || "0", 10);
+const flag = (name, fallback) => {
+  const arg = process.argv.slice(2).find((a) => a.startsWith(`--${name}=`));
+  return arg ? parseInt(arg.split("=")[1], 10) : fallback;
+};
+const changing = flag("changing", 0);
+const changeMs = flag("change-ms", 200);
 if (!(port > 0)) {
   console.error("usage: node server.js PORT [MAX_NODES_PER_READ]");
   process.exit(2);
@@ -125,6 +135,39 @@ async function main() {
       componentOf: bulk, browseName: `V${i}`, nodeId: `s=Bulk.V${i}`, dataType: "Int32",
       value: { dataType: DataType.Int32, value: i },
     });
+  }
+
+  const deadband = ns.addFolder(plant, { browseName: "Deadband", nodeId: "s=Deadband" });
+  ns.addVariable({
+    componentOf: deadband, browseName: "Abs", nodeId: "s=Deadband.Abs", dataType: "Double",
+    accessLevel: "CurrentRead | CurrentWrite", userAccessLevel: "CurrentRead | CurrentWrite",
+    value: { dataType: DataType.Double, value: 10.0 },
+  });
+  const pct = ns.addAnalogDataItem({
+    componentOf: deadband, browseName: "Pct", nodeId: "s=Deadband.Pct", dataType: "Double",
+    engineeringUnitsRange: { low: 0, high: 200 },
+    accessLevel: "CurrentRead | CurrentWrite", userAccessLevel: "CurrentRead | CurrentWrite",
+  });
+  pct.setValueFromSource(new Variant({ dataType: DataType.Double, value: 100.0 }));
+
+  if (changing > 0) {
+    const folder = ns.addFolder(plant, { browseName: "Changing", nodeId: "s=Changing" });
+    const variables = [];
+    for (let i = 0; i < changing; i++) {
+      variables.push(ns.addVariable({
+        componentOf: folder, browseName: `V${i}`, nodeId: `s=Changing.V${i}`, dataType: "Double",
+      }));
+    }
+    let step = 0;
+    const tick = () => {
+      const now = new Date();
+      for (let i = 0; i < variables.length; i++) {
+        variables[i].setValueFromSource(new Variant({ dataType: DataType.Double, value: i + step }), StatusCodes.Good, now);
+      }
+      step++;
+    };
+    tick();
+    setInterval(tick, changeMs);
   }
 
   await server.start();
