@@ -1,0 +1,285 @@
+#include "connect/opcua/collector.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "ingest/writer.h"
+#include "storage/storage.h"
+
+namespace shopfloor::connect::opcua {
+
+namespace {
+
+constexpr uint32_t kBadTypeMismatch = 0x80740000u;
+constexpr core::Duration kStopSlice = 20 * core::kMillisecond;
+
+core::Value ZeroOf(core::ValueType type) {
+  switch (type) {
+    case core::ValueType::kDouble: return core::Value(0.0);
+    case core::ValueType::kInt64: return core::Value(int64_t{0});
+    case core::ValueType::kBool: return core::Value(false);
+    case core::ValueType::kString: return core::Value(std::string());
+  }
+  return core::Value(0.0);
+}
+
+// Numeric scalars as double; false for everything else (Boolean included: a tag typed
+// double bound to a Boolean node is a configuration error worth seeing).
+bool NumberOf(const Scalar& s, double* out) {
+  return std::visit(
+      [out](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) {
+          *out = static_cast<double>(v);
+          return true;
+        } else {
+          return false;
+        }
+      },
+      s);
+}
+
+bool IntegerOf(const Scalar& s, int64_t* out) {
+  return std::visit(
+      [out](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+          if constexpr (std::is_same_v<T, uint64_t>) {
+            if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return false;
+          }
+          *out = static_cast<int64_t>(v);
+          return true;
+        } else if constexpr (std::is_floating_point_v<T>) {
+          // Only whole numbers inside int64's range convert without loss.
+          if (!std::isfinite(v) || v != std::floor(v) || std::fabs(static_cast<double>(v)) >= 9.2e18) return false;
+          *out = static_cast<int64_t>(v);
+          return true;
+        } else {
+          return false;
+        }
+      },
+      s);
+}
+
+std::optional<core::Value> ConvertValue(const Variant& variant, core::ValueType type) {
+  if (variant.is_array) return std::nullopt;
+  const Scalar& s = variant.scalar;
+  switch (type) {
+    case core::ValueType::kDouble: {
+      double d = 0;
+      if (NumberOf(s, &d)) return core::Value(d);
+      return std::nullopt;
+    }
+    case core::ValueType::kInt64: {
+      int64_t i = 0;
+      if (IntegerOf(s, &i)) return core::Value(i);
+      return std::nullopt;
+    }
+    case core::ValueType::kBool:
+      if (std::holds_alternative<bool>(s)) return core::Value(std::get<bool>(s));
+      return std::nullopt;
+    case core::ValueType::kString:
+      if (std::holds_alternative<std::string>(s)) return core::Value(std::get<std::string>(s));
+      if (std::holds_alternative<LocalizedText>(s)) return core::Value(std::get<LocalizedText>(s).text);
+      if (variant.is_null()) return std::nullopt;
+      return core::Value(ScalarToString(s));
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+core::Sample SampleFromDataValue(const DataValue& value, core::ValueType type, core::Timestamp now) {
+  core::Sample sample;
+  if (value.source_timestamp && *value.source_timestamp > 0) {
+    sample.ts = UaTicksToTimestamp(*value.source_timestamp);
+  } else if (value.server_timestamp && *value.server_timestamp > 0) {
+    sample.ts = UaTicksToTimestamp(*value.server_timestamp);
+  } else {
+    sample.ts = now;
+  }
+  const uint32_t status = value.status_code();
+  std::optional<core::Value> converted;
+  if (value.value && !value.value->is_null()) converted = ConvertValue(*value.value, type);
+  if (converted) {
+    sample.value = std::move(*converted);
+    sample.quality = core::Quality::FromOpcUaStatus(status);
+  } else {
+    // Nothing usable: the zero value, marked Bad (the server's code when it sent a Bad one).
+    sample.value = ZeroOf(type);
+    const bool bad = (status & 0xC0000000u) == 0x80000000u;
+    sample.quality = core::Quality::FromOpcUaStatus(bad ? status : kBadTypeMismatch);
+  }
+  return sample;
+}
+
+core::Result<std::unique_ptr<Collector>> Collector::Create(const model::SourceConfig& source,
+                                                           std::vector<CollectorTag> tags, ingest::Writer* writer,
+                                                           core::Clock* clock, CollectorOptions options) {
+  if (source.protocol != model::Protocol::kOpcUa) {
+    return core::Status::InvalidArgument(fmt::format("source \"{}\" speaks {}, not opcua", source.name,
+                                                     model::ProtocolName(source.protocol)));
+  }
+  if (writer == nullptr || writer->storage() == nullptr || clock == nullptr) {
+    return core::Status::InvalidArgument("Collector needs a Writer over a storage and a Clock");
+  }
+  options.client.endpoint_url =
+      source.endpoint.starts_with("opc.tcp://") ? source.endpoint : "opc.tcp://" + source.endpoint;
+  options.client.clock = clock;
+  SF_RETURN_IF_ERROR(ParseEndpointUrl(options.client.endpoint_url).status().WithPrefix(
+      fmt::format("source \"{}\"", source.name)));
+  std::vector<Bound> bound;
+  bound.reserve(tags.size());
+  for (auto& tag : tags) {
+    auto node = ParseNodeId(tag.node_id);
+    if (!node.ok()) return node.status().WithPrefix(fmt::format("tag {}", tag.series_key));
+    auto series = writer->storage()->GetOrCreateSeries(tag.series_key, tag.type);
+    if (!series.ok()) return series.status().WithPrefix(fmt::format("tag {}", tag.series_key));
+    bound.push_back(Bound{std::move(tag), std::move(*node), *series});
+  }
+  if (bound.empty()) return core::Status::InvalidArgument(fmt::format("source \"{}\" has no bound tags", source.name));
+  return std::unique_ptr<Collector>(new Collector(std::move(bound), writer, clock, std::move(options)));
+}
+
+Collector::Collector(std::vector<Bound> tags, ingest::Writer* writer, core::Clock* clock, CollectorOptions options)
+    : tags_(std::move(tags)), writer_(writer), clock_(clock), options_(std::move(options)) {}
+
+Collector::~Collector() { Stop(); }
+
+void Collector::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (thread_.joinable()) return;
+  stop_.store(false, std::memory_order_release);
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Collector::Stop() {
+  std::thread thread;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_.store(true, std::memory_order_release);
+    thread = std::move(thread_);
+  }
+  if (thread.joinable()) thread.join();
+}
+
+CollectorStats Collector::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+bool Collector::WaitFor(core::Duration d) {
+  const int64_t deadline = clock_->Steady() + d;
+  for (;;) {
+    if (stopping()) return false;
+    const int64_t left = deadline - clock_->Steady();
+    if (left <= 0) return true;
+    clock_->SleepFor(std::min(left, kStopSlice));
+  }
+}
+
+void Collector::Write(const core::SampleBatch& batch) {
+  if (batch.empty()) return;
+  core::Status s = writer_->Write(batch);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (s.ok()) {
+    stats_.samples_written += batch.size();
+  } else {
+    ++stats_.write_failures;
+    stats_.last_error = s.WithPrefix("writing samples").ToString();
+  }
+}
+
+void Collector::RecordGap(core::Timestamp at) {
+  core::SampleBatch batch;
+  for (const Bound& b : tags_) batch.Add(b.series, at, ZeroOf(b.tag.type), core::Quality::BadNoCommunication());
+  Write(batch);
+}
+
+void Collector::Run() {
+  core::Duration backoff = options_.initial_backoff;
+  while (!stopping()) {
+    bool delivered = false;
+    core::Status s = RunSession(&delivered);
+    connected_.store(false, std::memory_order_release);
+    if (stopping()) break;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stats_.last_error = s.ToString();
+      if (delivered) {
+        ++stats_.connection_losses;
+      } else {
+        ++stats_.failed_attempts;
+      }
+    }
+    if (delivered) {
+      RecordGap(clock_->Now());
+      backoff = options_.initial_backoff;  // the connection was good: retry soon
+    }
+    if (!WaitFor(backoff)) break;
+    backoff = std::min(backoff * 2, options_.max_backoff);
+  }
+}
+
+core::Status Collector::RunSession(bool* delivered) {
+  SF_ASSIGN_OR_RETURN(std::unique_ptr<Client> client, Client::Connect(options_.client));
+  SubscriptionParams params;
+  params.publishing_interval_ms = options_.publishing_interval_ms;
+  params.max_keep_alive_count = options_.max_keep_alive_count;
+  params.lifetime_count = std::max<uint32_t>(3 * options_.max_keep_alive_count, 30);
+  SF_ASSIGN_OR_RETURN(SubscriptionInfo subscription, client->CreateSubscription(params));
+  std::vector<MonitoredItemRequest> items(tags_.size());
+  for (size_t i = 0; i < tags_.size(); ++i) {
+    items[i].node_id = tags_[i].node;
+    items[i].client_handle = static_cast<uint32_t>(i);
+    items[i].sampling_interval_ms = options_.sampling_interval_ms;
+    items[i].queue_size = options_.queue_size;
+    if (tags_[i].tag.deadband > 0 && tags_[i].tag.type != core::ValueType::kString &&
+        tags_[i].tag.type != core::ValueType::kBool) {
+      items[i].deadband = DeadbandType::kAbsolute;
+      items[i].deadband_value = tags_[i].tag.deadband;
+    }
+  }
+  SF_ASSIGN_OR_RETURN(std::vector<MonitoredItemResult> results, client->CreateMonitoredItems(subscription.id, items));
+  core::SampleBatch refused;
+  const core::Timestamp now = clock_->Now();
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (results[i].status & 0x80000000u) {
+      refused.Add(tags_[i].series, now, ZeroOf(tags_[i].tag.type), core::Quality::FromOpcUaStatus(results[i].status));
+    }
+  }
+  Write(refused);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.connects;
+  }
+  *delivered = true;
+  connected_.store(true, std::memory_order_release);
+
+  while (!stopping()) {
+    auto published = client->Publish();
+    if (!published.ok()) return published.status();
+    core::SampleBatch batch;
+    const core::Timestamp received = clock_->Now();
+    for (const auto& change : published->data_changes) {
+      if (change.client_handle >= tags_.size()) continue;  // not ours: never guess a series
+      const Bound& b = tags_[change.client_handle];
+      core::Sample sample = SampleFromDataValue(change.value, b.tag.type, received);
+      batch.Add(b.series, sample.ts, std::move(sample.value), sample.quality);
+    }
+    Write(batch);
+    for (uint32_t status : published->status_changes) {
+      if (status & 0x80000000u) {
+        return core::Status::Unavailable(fmt::format("subscription {} ended: {}", subscription.id,
+                                                     StatusCodeName(status)));
+      }
+    }
+  }
+  client->DeleteSubscriptions({subscription.id}).status().IgnoreError();
+  return client->Close();
+}
+
+}  // namespace shopfloor::connect::opcua
