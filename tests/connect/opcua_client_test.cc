@@ -205,6 +205,27 @@ TEST_F(OpcUaClientTest, ServerKilledMidSessionGivesACleanError) {
   EXPECT_FALSE(Client::Connect(options_).ok());
 }
 
+TEST_F(OpcUaClientTest, SetpointWritesAreVerifiedByReadBack) {
+  auto client = ConnectOrDie();
+  ASSERT_TRUE(client);
+  core::Status ok = client->WriteVerified(Node("Setpoints.Clamped"), Variant(Scalar{42.5}));
+  EXPECT_TRUE(ok.ok()) << ok.ToString();
+  // Accepted, but the server clamps it to 100: the read-back tells.
+  core::Status clamped = client->WriteVerified(Node("Setpoints.Clamped"), Variant(Scalar{150.0}));
+  ASSERT_FALSE(clamped.ok());
+  EXPECT_EQ(clamped.code(), core::StatusCode::kAborted);
+  EXPECT_NE(clamped.message().find("ns=1;s=Setpoints.Clamped"), std::string::npos) << clamped.ToString();
+  EXPECT_NE(clamped.message().find("read back Double 100"), std::string::npos) << clamped.ToString();
+  // Refused writes name the node and the code.
+  core::Status refused = client->WriteVerified(NodeId::Numeric(0, 2255), Variant(Scalar{1.0}));  // NamespaceArray
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.message().find("setpoint i=2255"), std::string::npos) << refused.ToString();
+  EXPECT_NE(refused.message().find("write refused"), std::string::npos) << refused.ToString();
+  core::Status wrong_type = client->WriteVerified(Node("Setpoints.Clamped"), Variant(Scalar{std::string("x")}));
+  ASSERT_FALSE(wrong_type.ok());
+  EXPECT_NE(wrong_type.message().find("BadTypeMismatch"), std::string::npos) << wrong_type.ToString();
+}
+
 class OpcUaBatchedReadTest : public OpcUaClientTest {
  protected:
   int MaxNodesPerRead() override { return 50; }

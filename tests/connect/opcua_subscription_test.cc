@@ -2,7 +2,9 @@
 // all deliver, acknowledgements, keep-alives, absolute and percent deadbands, and
 // DeleteSubscriptions; plus golden Publish responses for the notification decoder.
 #include <cmath>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <set>
 #include <string>
@@ -348,6 +350,78 @@ TEST(OpcUaPublishDecodeTest, RangeMustBeARange) {
                              &range).ok());
   EXPECT_FALSE(DecodeEuRange(ExtensionObject{NodeId::Numeric(0, 886), ExtensionObject::Encoding::kBinary, "\x01"},
                              &range).ok());
+}
+
+// The fuzz seeds (fuzz/corpus/opcua_services, first byte = decoder) are valid messages, so
+// the fuzzer mutates from inputs that reach deep into the decoders.
+std::string Seed(const std::string& name) {
+  std::ifstream in(std::string(SHOPFLOOR_SOURCE_DIR) + "/fuzz/corpus/opcua_services/" + name, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_FALSE(bytes.empty()) << name;
+  return bytes.empty() ? bytes : bytes.substr(1);
+}
+
+TEST(OpcUaPublishDecodeTest, FuzzSeedsDecode) {
+  {
+    const std::string body = Seed("publish");
+    Decoder d(body);
+    PublishResult result;
+    ASSERT_TRUE(DecodePublish(d, &result).ok());
+    EXPECT_TRUE(d.done());
+    EXPECT_EQ(result.data_changes.size(), 2u);
+    EXPECT_EQ(result.status_changes.size(), 1u);
+    EXPECT_EQ(result.ignored_notifications, 1u);
+  }
+  {
+    const std::string body = Seed("publish_keepalive");
+    Decoder d(body);
+    PublishResult result;
+    ASSERT_TRUE(DecodePublish(d, &result).ok());
+    EXPECT_TRUE(d.done());
+    EXPECT_TRUE(result.keep_alive);
+  }
+  {
+    const std::string body = Seed("publish_response");
+    Decoder d(body);
+    ASSERT_TRUE(BeginResponse(d, "Publish", 829, 1).ok());
+    PublishResult result;
+    ASSERT_TRUE(DecodePublish(d, &result).ok());
+    EXPECT_TRUE(d.done());
+  }
+  {
+    const std::string body = Seed("monitored_items");
+    Decoder d(body);
+    std::vector<MonitoredItemResult> results;
+    ASSERT_TRUE(DecodeMonitoredItemResults(d, &results).ok());
+    EXPECT_TRUE(d.done());
+    ASSERT_EQ(results.size(), 2u);
+    EXPECT_EQ(results[1].status, 0x80340000u);
+  }
+  {
+    const std::string body = Seed("create_subscription");
+    Decoder d(body);
+    SubscriptionInfo info;
+    ASSERT_TRUE(DecodeCreateSubscription(d, &info).ok());
+    EXPECT_EQ(info.id, 7u);
+    EXPECT_EQ(info.max_keep_alive_count, 5u);
+  }
+  {
+    const std::string body = Seed("eu_range");
+    Decoder d(body);
+    ExtensionObject object;
+    ASSERT_TRUE(Decode(d, &object).ok());
+    EuRange range;
+    ASSERT_TRUE(DecodeEuRange(object, &range).ok());
+    EXPECT_EQ(range.high, 200.0);
+  }
+  {
+    const std::string body = Seed("data_values");
+    Decoder d(body);
+    std::vector<DataValue> values;
+    ASSERT_TRUE(DecodeDataValues(d, &values).ok());
+    EXPECT_TRUE(d.done());
+    EXPECT_EQ(values.size(), 2u);
+  }
 }
 
 }  // namespace

@@ -126,6 +126,13 @@ class Client {
   core::Result<std::optional<EuRange>> ReadEuRange(const NodeId& node);
   size_t pending_acknowledgements() const { return pending_acks_.size(); }
 
+  // A setpoint write with read-back verification (setpoint.cc): writes `value` to the
+  // node's Value, reads it back and compares. Fails naming the node when the write is
+  // refused (kAborted with the StatusCode), when the read-back is Bad, or when the value read
+  // back differs from the one written (kAborted, both values shown) - e.g. a server that
+  // clamps or rounds the setpoint.
+  core::Status WriteVerified(const NodeId& node, const Variant& value);
+
   // Closes the session and the channel. Idempotent.
   core::Status Close();
 

@@ -3,7 +3,8 @@
 // Listens on 127.0.0.1:PORT with SecurityPolicy None, anonymous login allowed and one user
 // (operator/secret). Namespace "urn:shopfloor:test" holds Plant/Scalars (every built-in
 // scalar type, read-only, known values), Plant/Arrays, Plant/Setpoints/Speed (writable
-// Double) and Plant/Area1/Line1/Cell1 (a folder tree). Plant/Deadband holds writable Doubles
+// Double), Plant/Setpoints/Clamped (a writable Double the server clamps to 0..100) and
+// Plant/Area1/Line1/Cell1 (a folder tree). Plant/Deadband holds writable Doubles
 // for deadband tests: Abs (no EURange) and Pct (an AnalogItem with EURange 0..200).
 // --changing=N adds Plant/Changing/V0..V(N-1), Doubles that all step by 1 every MS
 // milliseconds (default 200), value i + step, for subscription tests. Prints "ready" once
@@ -126,6 +127,20 @@ async function main() {
     componentOf: setpoints, browseName: "Label", nodeId: "s=Setpoints.Label", dataType: "String",
     accessLevel: "CurrentRead | CurrentWrite", userAccessLevel: "CurrentRead | CurrentWrite",
     value: { dataType: DataType.String, value: "initial" },
+  });
+
+  // A setpoint the device clamps to 0..100 (a write of 150 is accepted and stores 100).
+  let clamped = 50.0;
+  ns.addVariable({
+    componentOf: setpoints, browseName: "Clamped", nodeId: "s=Setpoints.Clamped", dataType: "Double",
+    accessLevel: "CurrentRead | CurrentWrite", userAccessLevel: "CurrentRead | CurrentWrite",
+    value: {
+      get: () => new Variant({ dataType: DataType.Double, value: clamped }),
+      set: (variant) => {
+        clamped = Math.min(100, Math.max(0, variant.value));
+        return StatusCodes.Good;
+      },
+    },
   });
 
   // Many variables for batched reads.
