@@ -196,47 +196,10 @@ print(sum(1 for r in rows if "value" in r))' <<<"$body") || die "Shopfloor: the 
 # ---------------------------------------------------------------- InfluxDB 1.x
 INFLUX_LATEST_RPS=
 run_influx() {
-  local version port bind_port label url body count
-  version=$(influxd version 2>/dev/null | awk '{print $2}')
-  label="InfluxDB ${version:-1.x}"
-  port=$(free_port)
-  bind_port=$(free_port)
-  mkdir -p "$TMP/influx"
-  cat >"$TMP/influx/influxdb.conf" <<CONF
-reporting-disabled = true
-bind-address = "127.0.0.1:$bind_port"
-[meta]
-  dir = "$TMP/influx/meta"
-  logging-enabled = false
-[data]
-  dir = "$TMP/influx/data"
-  wal-dir = "$TMP/influx/wal"
-  wal-fsync-delay = "100ms"
-  index-version = "inmem"
-  query-log-enabled = false
-[coordinator]
-  query-timeout = "0s"
-[monitor]
-  store-enabled = false
-[subscriber]
-  enabled = false
-[continuous_queries]
-  enabled = false
-[retention]
-  enabled = false
-[http]
-  bind-address = "127.0.0.1:$port"
-  log-enabled = false
-  pprof-enabled = false
-  max-row-limit = 0
-[logging]
-  level = "warn"
-CONF
-  influxd run -config "$TMP/influx/influxdb.conf" >"$TMP/influx/log" 2>&1 &
-  INFLUX_PID=$!
-  wait_http "http://127.0.0.1:$port/ping" 30 "$INFLUX_PID" ||
-    { tail -20 "$TMP/influx/log" >&2; die "InfluxDB did not start on 127.0.0.1:$port"; }
-  log "$label on 127.0.0.1:$port (pid $INFLUX_PID)"
+  local port label url body count
+  start_influx
+  port=$INFLUX_PORT
+  label=$INFLUX_LABEL
   curl -fsS -XPOST "http://127.0.0.1:$port/query" --data-urlencode "q=CREATE DATABASE bench" >/dev/null ||
     die "InfluxDB: CREATE DATABASE failed"
   load_lp "http://127.0.0.1:$port/write?db=bench&precision=s"

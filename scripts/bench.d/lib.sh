@@ -87,3 +87,55 @@ build_targets() {
     fi
   done
 }
+
+# Starts InfluxDB 1.x in $TMP/influx on free loopback ports (fsync at most every 100 ms, like
+# Shopfloor's --durability interval=100; no monitoring, retention or query limits).
+#   start_influx [extra lines for the [data] section]
+# Sets INFLUX_PID, INFLUX_PORT and INFLUX_LABEL ("InfluxDB <version>"); dies if it does not
+# answer /ping within 30 s.
+start_influx() {
+  local extra_data=${1:-} version bind_port
+  version=$(influxd version 2>/dev/null | awk '{print $2}')
+  INFLUX_LABEL="InfluxDB ${version:-1.x}"
+  INFLUX_PORT=$(free_port)
+  bind_port=$(free_port)
+  mkdir -p "$TMP/influx"
+  cat >"$TMP/influx/influxdb.conf" <<CONF
+reporting-disabled = true
+bind-address = "127.0.0.1:$bind_port"
+[meta]
+  dir = "$TMP/influx/meta"
+  logging-enabled = false
+[data]
+  dir = "$TMP/influx/data"
+  wal-dir = "$TMP/influx/wal"
+  wal-fsync-delay = "100ms"
+  index-version = "inmem"
+  query-log-enabled = false
+$extra_data
+[coordinator]
+  query-timeout = "0s"
+[monitor]
+  store-enabled = false
+[subscriber]
+  enabled = false
+[continuous_queries]
+  enabled = false
+[retention]
+  enabled = false
+[shard-precreation]
+  enabled = false
+[http]
+  bind-address = "127.0.0.1:$INFLUX_PORT"
+  log-enabled = false
+  pprof-enabled = false
+  max-row-limit = 0
+[logging]
+  level = "warn"
+CONF
+  influxd run -config "$TMP/influx/influxdb.conf" >"$TMP/influx/log" 2>&1 &
+  INFLUX_PID=$!
+  wait_http "http://127.0.0.1:$INFLUX_PORT/ping" 30 "$INFLUX_PID" ||
+    { tail -20 "$TMP/influx/log" >&2; die "InfluxDB did not start on 127.0.0.1:$INFLUX_PORT"; }
+  log "$INFLUX_LABEL on 127.0.0.1:$INFLUX_PORT (pid $INFLUX_PID, dir $TMP/influx)"
+}

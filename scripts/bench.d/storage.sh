@@ -101,54 +101,13 @@ influx_wait_compacted() {
 }
 
 run_influx() {
-  local version port bind_port label dataset points bytes metric
-  version=$(influxd version 2>/dev/null | awk '{print $2}')
-  label="InfluxDB ${version:-1.x}"
-  port=$(free_port)
-  bind_port=$(free_port)
-  mkdir -p "$TMP/influx"
-  cat >"$TMP/influx/influxdb.conf" <<CONF
-reporting-disabled = true
-bind-address = "127.0.0.1:$bind_port"
-[meta]
-  dir = "$TMP/influx/meta"
-  logging-enabled = false
-[data]
-  dir = "$TMP/influx/data"
-  wal-dir = "$TMP/influx/wal"
-  # Matches Shopfloor's --durability interval=100 (fsync the WAL at most every 100 ms).
-  wal-fsync-delay = "100ms"
-  index-version = "inmem"
-  query-log-enabled = false
+  local port label dataset points bytes metric
   # Snapshot and fully compact a shard 1 s after its last write, so on-disk size is
   # measured on compacted data without waiting the defaults (10 min / 4 h).
-  cache-snapshot-write-cold-duration = "1s"
-  compact-full-write-cold-duration = "1s"
-[coordinator]
-  query-timeout = "0s"
-[monitor]
-  store-enabled = false
-[subscriber]
-  enabled = false
-[continuous_queries]
-  enabled = false
-[retention]
-  enabled = false
-[shard-precreation]
-  enabled = false
-[http]
-  bind-address = "127.0.0.1:$port"
-  log-enabled = false
-  pprof-enabled = false
-  max-row-limit = 0
-[logging]
-  level = "warn"
-CONF
-  influxd run -config "$TMP/influx/influxdb.conf" >"$TMP/influx/log" 2>&1 &
-  INFLUX_PID=$!
-  wait_http "http://127.0.0.1:$port/ping" 30 "$INFLUX_PID" ||
-    { tail -20 "$TMP/influx/log" >&2; die "InfluxDB did not start on 127.0.0.1:$port"; }
-  log "$label on 127.0.0.1:$port (pid $INFLUX_PID, dir $TMP/influx)"
+  start_influx '  cache-snapshot-write-cold-duration = "1s"
+  compact-full-write-cold-duration = "1s"'
+  port=$INFLUX_PORT
+  label=$INFLUX_LABEL
 
   for dataset in "${datasets[@]}"; do
     curl -fsS -XPOST "http://127.0.0.1:$port/query" --data-urlencode "q=CREATE DATABASE $dataset" >/dev/null ||
