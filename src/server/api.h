@@ -110,7 +110,9 @@ class Api {
   // {asset} in a route: a numeric id or a path; NotFound, or PermissionDenied outside the
   // caller's sites (the enterprise itself is readable by all).
   core::Result<model::Asset> ResolveAsset(const RouteContext& ctx, std::string_view ref) const;
-  // Every tag binding must name a source of the plant config (field named in the error).
+  // A tag binding must name a source of the plant config (field named in the error, e.g.
+  // "body.tags[2].binding.source").
+  core::Status CheckBinding(const model::TagDef& def, std::string_view where) const;
   core::Status CheckBindings(const std::vector<model::TagDef>& defs, std::string_view where) const;
   // OK when the caller's sites cover the asset path ("" = plant-wide: unscoped only).
   core::Status CheckCanChange(const RouteContext& ctx, std::string_view asset_path) const;

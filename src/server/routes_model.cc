@@ -112,18 +112,22 @@ core::Status Api::CheckCanChange(const RouteContext& ctx, std::string_view asset
                                  ctx.principal.user));
 }
 
+core::Status Api::CheckBinding(const model::TagDef& def, std::string_view where) const {
+  if (!def.binding) return core::Status::OK();
+  const std::string& source = def.binding->source;
+  if (services_.config != nullptr && services_.config->FindSource(source) != nullptr) return core::Status::OK();
+  std::string known;
+  if (services_.config != nullptr) {
+    for (const model::SourceConfig& s : services_.config->sources) known += (known.empty() ? "" : ", ") + s.name;
+  }
+  return core::Status::InvalidArgument(
+      fmt::format("{}.binding.source: no source named \"{}\" ({})", where, source,
+                  known.empty() ? "no sources are configured" : "configured: " + known));
+}
+
 core::Status Api::CheckBindings(const std::vector<model::TagDef>& defs, std::string_view where) const {
   for (size_t i = 0; i < defs.size(); ++i) {
-    if (!defs[i].binding) continue;
-    const std::string& source = defs[i].binding->source;
-    if (services_.config != nullptr && services_.config->FindSource(source) != nullptr) continue;
-    std::string known;
-    if (services_.config != nullptr) {
-      for (const model::SourceConfig& s : services_.config->sources) known += (known.empty() ? "" : ", ") + s.name;
-    }
-    return core::Status::InvalidArgument(
-        fmt::format("{}[{}].binding.source: no source named \"{}\" ({})", where, i, source,
-                    known.empty() ? "no sources are configured" : "configured: " + known));
+    SF_RETURN_IF_ERROR(CheckBinding(defs[i], fmt::format("{}[{}]", where, i)));
   }
   return core::Status::OK();
 }
@@ -322,10 +326,7 @@ void Api::AddModelRoutes() {
                       auto def = TagDefFromJson(body, "body");
                       if (!def.ok()) return StatusResponse(def.status());
                       if (def->name != ctx.arg(1)) return JsonError(400, "body.name: differs from the tag in the path");
-                      if (def->binding && (services_.config == nullptr ||
-                                           services_.config->FindSource(def->binding->source) == nullptr)) {
-                        return StatusResponse(CheckBindings({*def}, "body"));
-                      }
+                      if (core::Status s = CheckBinding(*def, "body"); !s.ok()) return StatusResponse(s);
                       std::string before;
                       for (const model::Tag& t : asset->tags) {
                         if (t.name == def->name) before = TagJson(t).dump();
