@@ -85,6 +85,15 @@ struct ClientOptions {
   double session_timeout_ms = 60'000;
   std::string username;  // empty: anonymous
   std::string password;
+  // Message security (Part 2/Part 7 profiles): policy "None" or "Basic256Sha256"; mode
+  // "None" (only with policy None), "Sign" or "SignAndEncrypt".
+  std::string security_policy = "None";
+  std::string security_mode = "None";
+  // The PKI directory (pki.h): own/ holds the application certificate and key (created on
+  // first use), trusted/ the server certificates we accept, rejected/ the ones we refused
+  // (move one to trusted/, or `shopfloor opcua trust`, to accept it). Required unless the
+  // policy is None.
+  std::string pki_dir;
   core::Clock* clock = nullptr;  // null: Clock::System()
 };
 
