@@ -39,6 +39,8 @@ class OpcUaPeer {
   }
   // Starts the server again on the same port with the same arguments (after Kill or Stop).
   bool Restart(std::string* error) { return Launch(error); }
+  // Replaces the flags used by the next Restart (e.g. another --pki= for a new certificate).
+  void set_flags(std::vector<std::string> flags) { flags_ = std::move(flags); }
 
  private:
   bool Launch(std::string* error) {

@@ -1,7 +1,6 @@
 #include "connect/opcua/client.h"
 
 #include <algorithm>
-#include <random>
 
 #include <fmt/format.h>
 
@@ -47,7 +46,7 @@ core::Status DecodeEndpoint(Decoder& d, EndpointDescription* ep) {
   uint32_t urls = 0;
   SF_RETURN_IF_ERROR(d.ArrayLength(&urls, 4));
   for (uint32_t i = 0; i < urls; ++i) SF_RETURN_IF_ERROR(d.String(&ignored));
-  SF_RETURN_IF_ERROR(d.String(&ignored));  // serverCertificate
+  SF_RETURN_IF_ERROR(d.String(&ep->server_certificate));
   SF_RETURN_IF_ERROR(d.Int32(&ep->security_mode));
   SF_RETURN_IF_ERROR(d.String(&ep->security_policy_uri));
   uint32_t tokens = 0;
@@ -67,13 +66,6 @@ core::Status DecodeEndpoint(Decoder& d, EndpointDescription* ep) {
 void EncodeSignatureData(Encoder& e) {
   e.NullString();  // algorithm
   e.NullString();  // signature
-}
-
-std::string RandomNonce() {
-  std::random_device random;
-  std::string nonce(32, '\0');
-  for (char& c : nonce) c = static_cast<char>(random() & 0xFF);
-  return nonce;
 }
 
 core::Status CheckCount(std::string_view service, size_t got, size_t want) {
@@ -188,8 +180,8 @@ core::Result<std::vector<EndpointDescription>> Client::GetEndpoints(const Client
 }
 
 core::Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
-  SF_ASSIGN_OR_RETURN(auto channel, SecureChannel::Open(ChannelOptionsFrom(options)));
-  std::unique_ptr<Client> client(new Client(options, std::move(channel)));
+  std::unique_ptr<Client> client(new Client(options, nullptr));
+  SF_ASSIGN_OR_RETURN(client->channel_, client->OpenSecureChannel());
   SF_RETURN_IF_ERROR(client->CreateAndActivate());
   // The server's read batch limit, when it publishes one.
   auto limit = client->Read({ReadValueId{NodeId::Numeric(0, kMaxNodesPerReadNode), kAttributeValue}});
@@ -202,11 +194,104 @@ core::Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& optio
   return client;
 }
 
+core::Result<std::unique_ptr<SecureChannel>> Client::OpenSecureChannel() {
+  ChannelOptions channel = ChannelOptionsFrom(options_);
+  SF_ASSIGN_OR_RETURN(security_policy_uri_, ParseSecurityPolicy(options_.security_policy));
+  SF_ASSIGN_OR_RETURN(security_mode_, ParseSecurityMode(options_.security_mode));
+  if (security_policy_uri_ == kSecurityPolicyNone) {
+    if (security_mode_ != SecurityMode::kNone) {
+      return core::Status::InvalidArgument(fmt::format("security mode {} needs a security policy other than None",
+                                                       SecurityModeName(security_mode_)));
+    }
+    return SecureChannel::Open(channel);
+  }
+  if (security_mode_ == SecurityMode::kNone) {
+    return core::Status::InvalidArgument("security policy Basic256Sha256 needs security mode Sign or SignAndEncrypt");
+  }
+  core::Clock* clock = options_.clock ? options_.clock : core::Clock::System();
+  if (!pki_) {
+    auto pki = Pki::Open(options_.pki_dir, clock->Now());
+    if (!pki.ok()) return pki.status().WithPrefix("OPC UA certificate store: ");
+    pki_ = std::move(*pki);
+  }
+  auto endpoints = GetEndpoints(options_);
+  if (!endpoints.ok()) return endpoints.status().WithPrefix("finding the server's secure endpoint: ");
+  const EndpointDescription* chosen = nullptr;
+  std::string offered;
+  for (const auto& ep : *endpoints) {
+    std::string_view policy = ep.security_policy_uri;
+    policy.remove_prefix(std::min(policy.size(), policy.rfind('#') + 1));
+    offered += fmt::format("{}{}/{}", offered.empty() ? "" : ", ", policy,
+                           SecurityModeName(static_cast<SecurityMode>(ep.security_mode)));
+    if (!chosen && ep.security_policy_uri == security_policy_uri_ &&
+        ep.security_mode == static_cast<int32_t>(security_mode_)) {
+      chosen = &ep;
+    }
+  }
+  if (!chosen) {
+    return core::Status::Unavailable(fmt::format("the server offers no Basic256Sha256/{} endpoint (it offers {})",
+                                                 SecurityModeName(security_mode_), offered.empty() ? "none" : offered));
+  }
+  SF_RETURN_IF_ERROR(pki_->CheckServerCertificate(chosen->server_certificate, clock->Now()));
+  SF_ASSIGN_OR_RETURN(channel.security, ChannelSecurity::Create(security_mode_, pki_, chosen->server_certificate));
+  return SecureChannel::Open(channel);
+}
+
+namespace {
+
+// The identity token of ActivateSession (Part 4, 7.36): anonymous, or a UserName token whose
+// password is encrypted (Part 4, 7.36.4) when its policy names a security policy.
+core::Result<ExtensionObject> IdentityToken(const UserTokenPolicy& policy, std::string_view channel_policy,
+                                            const ClientOptions& options, std::string_view server_certificate,
+                                            std::string_view server_nonce) {
+  Encoder token;
+  token.String(policy.policy_id);
+  if (policy.token_type == 0) {
+    return ExtensionObject{NodeId::Numeric(0, kAnonymousIdentityToken), ExtensionObject::Encoding::kBinary, token.Take()};
+  }
+  const std::string_view token_policy = policy.security_policy_uri.empty() ? channel_policy : policy.security_policy_uri;
+  token.String(options.username);
+  if (token_policy == kSecurityPolicyNone) {
+    token.String(options.password);
+    token.NullString();  // encryptionAlgorithm
+  } else {
+    // RSA-OAEP (SHA-1) is the user token algorithm of Basic256Sha256, Basic256 and
+    // Aes128_Sha256_RsaOaep; the others (PKCS#1 v1.5, OAEP-SHA256) are not implemented.
+    static constexpr std::string_view kOaepPolicies[] = {
+        "http://opcfoundation.org/UA/SecurityPolicy#Basic256Sha256",
+        "http://opcfoundation.org/UA/SecurityPolicy#Basic256",
+        "http://opcfoundation.org/UA/SecurityPolicy#Aes128_Sha256_RsaOaep"};
+    if (std::find(std::begin(kOaepPolicies), std::end(kOaepPolicies), token_policy) == std::end(kOaepPolicies)) {
+      return core::Status::Unimplemented(
+          fmt::format("the server wants the password encrypted with {}, which is not supported", token_policy));
+    }
+    if (server_certificate.empty() || server_nonce.empty()) {
+      return core::Status::InvalidArgument(
+          "the server wants an encrypted password but gave no certificate or nonce in CreateSession");
+    }
+    auto cert = crypto::Certificate::FromDer(server_certificate);
+    if (!cert.ok()) return cert.status().WithPrefix("CreateSession server certificate: ");
+    SF_ASSIGN_OR_RETURN(auto key, (*cert)->PublicKey());
+    Encoder secret;
+    secret.UInt32(static_cast<uint32_t>(options.password.size() + server_nonce.size()));
+    secret.Raw(options.password);
+    secret.Raw(server_nonce);
+    SF_ASSIGN_OR_RETURN(std::string encrypted, key->OaepEncrypt(secret.bytes()));
+    token.String(encrypted);
+    token.String(kRsaOaepUri);
+  }
+  return ExtensionObject{NodeId::Numeric(0, kUserNameIdentityToken), ExtensionObject::Encoding::kBinary, token.Take()};
+}
+
+}  // namespace
+
 core::Status Client::CreateAndActivate() {
+  const bool secure = security_mode_ != SecurityMode::kNone;
+  const std::string client_nonce = crypto::RandomBytes(32);
   uint32_t handle = 0;
   Encoder e;
   BeginRequest(e, kCreateSessionRequest, &handle);
-  e.String(kApplicationUri);
+  e.String(secure ? pki_->application_uri() : std::string(kApplicationUri));
   e.String("urn:shopfloor");                     // productUri
   Encode(e, LocalizedText{"", "Shopfloor"});     // applicationName
   e.Int32(1);                                    // applicationType: Client
@@ -216,8 +301,12 @@ core::Status Client::CreateAndActivate() {
   e.NullString();                                // serverUri
   e.String(options_.endpoint_url);
   e.String("shopfloor");                         // sessionName
-  e.String(RandomNonce());                       // clientNonce
-  e.NullString();                                // clientCertificate
+  e.String(client_nonce);
+  if (secure) {
+    e.String(pki_->certificate().der());         // clientCertificate
+  } else {
+    e.NullString();
+  }
   e.Double(options_.session_timeout_ms);
   e.UInt32(0);                                   // maxResponseMessageSize: no limit
   SF_ASSIGN_OR_RETURN(std::string response, channel_->Call(e.bytes()));
@@ -225,49 +314,72 @@ core::Status Client::CreateAndActivate() {
   SF_RETURN_IF_ERROR(BeginResponse(d, "CreateSession", kCreateSessionResponse, handle));
   NodeId session_id;
   double revised_timeout = 0;
-  std::string ignored;
+  std::string server_nonce, server_certificate, ignored, signature_algorithm, signature;
   std::vector<EndpointDescription> endpoints;
+  uint32_t software_certificates = 0;
   core::Status s = Decode(d, &session_id);
   if (s.ok()) s = Decode(d, &authentication_token_);
   if (s.ok()) s = d.Double(&revised_timeout);
-  if (s.ok()) s = d.String(&ignored);  // serverNonce
-  if (s.ok()) s = d.String(&ignored);  // serverCertificate
+  if (s.ok()) s = d.String(&server_nonce);
+  if (s.ok()) s = d.String(&server_certificate);
   if (s.ok()) s = DecodeEndpoints(d, &endpoints);
+  if (s.ok()) s = d.ArrayLength(&software_certificates, 8);
+  for (uint32_t i = 0; s.ok() && i < software_certificates; ++i) {
+    s = d.String(&ignored);          // certificateData
+    if (s.ok()) s = d.String(&ignored);  // signature
+  }
+  if (s.ok()) s = d.String(&signature_algorithm);  // serverSignature
+  if (s.ok()) s = d.String(&signature);
   if (!s.ok()) return s.WithPrefix("CreateSession response: ");
 
-  // Pick the identity token policy from the endpoint with SecurityPolicy None.
+  std::string client_signature;
+  if (secure) {
+    // The server proves it holds its key by signing our certificate and nonce (Part 4, 5.6.2).
+    const ChannelSecurity& security = *channel_->security();
+    auto cert = crypto::Certificate::FromDer(server_certificate);
+    if (!cert.ok() || (*cert)->thumbprint() != security.server_certificate().thumbprint()) {
+      return core::Status::Unauthenticated("CreateSession: the server's certificate differs from its channel's");
+    }
+    if (signature_algorithm != kRsaSha256Uri) {
+      return core::Status::Unauthenticated(fmt::format("CreateSession: server signature algorithm \"{}\"", signature_algorithm));
+    }
+    core::Status verified = security.server_key().VerifySha256(pki_->certificate().der() + client_nonce, signature);
+    if (!verified.ok()) return verified.WithPrefix("CreateSession: the server's signature: ");
+    if (server_nonce.size() < 32) {
+      return core::Status::Unauthenticated(fmt::format("CreateSession: server nonce of {} bytes", server_nonce.size()));
+    }
+    SF_ASSIGN_OR_RETURN(client_signature, pki_->key().SignSha256(server_certificate + server_nonce));
+  }
+
+  // Pick the identity token policy from an endpoint with the channel's policy and mode.
   const int32_t wanted_type = options_.username.empty() ? 0 : 1;
   const UserTokenPolicy* policy = nullptr;
   for (const auto& ep : endpoints) {
-    if (ep.security_policy_uri != kSecurityPolicyNone) continue;
+    if (ep.security_policy_uri != security_policy_uri_ || ep.security_mode != static_cast<int32_t>(security_mode_)) continue;
     for (const auto& token : ep.user_tokens) {
       if (token.token_type == wanted_type && !policy) policy = &token;
     }
   }
   if (!policy) {
-    return core::Status::Unauthenticated(fmt::format("the server offers no {} login on a SecurityPolicy None endpoint",
-                                                     wanted_type == 0 ? "anonymous" : "username"));
+    return core::Status::Unauthenticated(fmt::format("the server offers no {} login on a {} {} endpoint",
+                                                     wanted_type == 0 ? "anonymous" : "username",
+                                                     security_policy_uri_.substr(security_policy_uri_.rfind('#') + 1),
+                                                     SecurityModeName(security_mode_)));
   }
-  if (wanted_type == 1 && !policy->security_policy_uri.empty() && policy->security_policy_uri != kSecurityPolicyNone) {
-    return core::Status::Unimplemented(fmt::format(
-        "the server wants the password encrypted with {}; only unencrypted tokens are supported yet",
-        policy->security_policy_uri));
-  }
+  SF_ASSIGN_OR_RETURN(ExtensionObject identity,
+                      IdentityToken(*policy, security_policy_uri_, options_, server_certificate, server_nonce));
 
   Encoder a;
   BeginRequest(a, kActivateSessionRequest, &handle);
-  EncodeSignatureData(a);  // clientSignature
+  if (secure) {
+    a.String(kRsaSha256Uri);  // clientSignature
+    a.String(client_signature);
+  } else {
+    EncodeSignatureData(a);
+  }
   a.Int32(-1);             // clientSoftwareCertificates
   a.Int32(-1);             // localeIds
-  Encoder token;
-  token.String(policy->policy_id);
-  if (wanted_type == 1) {
-    token.String(options_.username);
-    token.String(options_.password);
-    token.NullString();  // encryptionAlgorithm
-  }
-  Encode(a, ExtensionObject{NodeId::Numeric(0, wanted_type == 0 ? kAnonymousIdentityToken : kUserNameIdentityToken),
-                            ExtensionObject::Encoding::kBinary, token.bytes()});
+  Encode(a, identity);
   EncodeSignatureData(a);  // userTokenSignature
   SF_ASSIGN_OR_RETURN(response, channel_->Call(a.bytes()));
   Decoder ad(response);
@@ -385,6 +497,7 @@ core::Result<std::vector<uint32_t>> Client::Write(const std::vector<WriteValue>&
 
 core::Status Client::Close() {
   core::Status result;
+  if (!channel_) return result;
   if (session_open_ && channel_->open()) {
     session_open_ = false;
     uint32_t handle = 0;

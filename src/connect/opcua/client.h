@@ -1,8 +1,13 @@
-// OPC UA client session over one SecureChannel (SecurityPolicy None).
+// OPC UA client session over one SecureChannel.
 //
 // Client::Connect opens the channel, creates a session and activates it (anonymous, or
-// username/password when a user is given and the endpoint offers an unencrypted UserName
-// token policy). Browse follows continuation points with BrowseNext; Read splits requests
+// username/password). With SecurityPolicy Basic256Sha256 it first asks the server for its
+// endpoints over an unsecured channel, picks the one with the wanted policy and mode, checks
+// the server's certificate against the PKI's trust list (pki.h; unknown certificates are
+// refused and kept under rejected/), then opens a signed (and encrypted) channel, proves
+// possession of our certificate's key in ActivateSession and checks the server's proof in
+// CreateSession. A password is encrypted with the server's key (RSA-OAEP) whenever the
+// token policy asks for it, also on a None channel. Browse follows continuation points with BrowseNext; Read splits requests
 // into batches no larger than the server's MaxNodesPerRead (read from the server once at
 // connect; unlimited when absent). Every service failure is a Status naming the service
 // and the OPC UA StatusCode; per-node results carry their own StatusCode.
@@ -16,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "connect/opcua/pki.h"
 #include "connect/opcua/secure_channel.h"
 #include "connect/opcua/subscription.h"
 #include "connect/opcua/types.h"
@@ -55,6 +61,7 @@ struct EndpointDescription {
   std::string security_policy_uri;
   std::vector<UserTokenPolicy> user_tokens;
   uint8_t security_level = 0;
+  std::string server_certificate;  // DER (possibly a chain); empty for None-only servers
 };
 
 struct ReferenceDescription {
@@ -153,11 +160,15 @@ class Client {
 
  private:
   Client(const ClientOptions& options, std::unique_ptr<SecureChannel> channel);
+  core::Result<std::unique_ptr<SecureChannel>> OpenSecureChannel();
   core::Status CreateAndActivate();
   core::Result<std::vector<DataValue>> ReadBatch(const ReadValueId* items, size_t count);
   void BeginRequest(Encoder& e, uint32_t type, uint32_t* handle);
 
   ClientOptions options_;
+  std::shared_ptr<const Pki> pki_;           // set unless the policy is None
+  std::string security_policy_uri_;          // the channel's policy
+  SecurityMode security_mode_ = SecurityMode::kNone;
   std::unique_ptr<SecureChannel> channel_;
   NodeId authentication_token_;
   uint32_t max_nodes_per_read_ = 0;  // 0 = unlimited

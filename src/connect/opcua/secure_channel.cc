@@ -253,7 +253,15 @@ core::Status SecureChannel::SendMessage(std::string_view type, uint32_t request_
     return core::Status::InvalidArgument(fmt::format("request of {} bytes exceeds the server's limit of {}",
                                                      body.size(), ack_.max_message_size));
   }
-  auto chunks = EncodeChunks(type, channel_id_, token_id_, request_id, body, ack_.receive_buffer_size, &next_sequence_);
+  std::vector<std::string> chunks;
+  if (options_.security) {
+    auto secured = options_.security->EncodeChunks(type, channel_id_, token_id_, request_id, body,
+                                                   ack_.receive_buffer_size, &next_sequence_);
+    if (!secured.ok()) return secured.status();
+    chunks = std::move(*secured);
+  } else {
+    chunks = EncodeChunks(type, channel_id_, token_id_, request_id, body, ack_.receive_buffer_size, &next_sequence_);
+  }
   if (ack_.max_chunk_count != 0 && chunks.size() > ack_.max_chunk_count) {
     return core::Status::InvalidArgument(fmt::format("request needs {} chunks, the server accepts {}", chunks.size(),
                                                      ack_.max_chunk_count));
@@ -267,6 +275,11 @@ core::Result<AssembledMessage> SecureChannel::ReceiveMessage(uint32_t request_id
   std::string raw;
   for (;;) {
     SF_RETURN_IF_ERROR(ReadRaw(&raw, deadline));
+    if (options_.security) {
+      auto plain = options_.security->Unprotect(raw);
+      if (!plain.ok()) return Fail(plain.status());
+      raw = std::move(*plain);
+    }
     Chunk chunk;
     core::Status s = ParseChunk(raw, &chunk);
     if (s.ok() && channel_id_ != 0 && chunk.channel_id != channel_id_) {
@@ -296,8 +309,13 @@ core::Status SecureChannel::OpenOrRenew(bool renew) {
   EncodeRequestHeader(e, NodeId{}, clock_->Now(), handle, static_cast<uint32_t>(options_.timeout / core::kMillisecond));
   e.UInt32(0);                     // clientProtocolVersion
   e.Int32(renew ? 1 : 0);          // requestType: Issue or Renew
-  e.Int32(kSecurityModeNone);
-  e.NullString();                  // clientNonce (none for SecurityPolicy None)
+  ChannelSecurity* security = options_.security.get();
+  e.Int32(security ? static_cast<int32_t>(security->mode()) : kSecurityModeNone);
+  if (security) {
+    e.String(security->NewClientNonce());
+  } else {
+    e.NullString();                // clientNonce (none for SecurityPolicy None)
+  }
   e.UInt32(options_.requested_lifetime_ms);
   SF_RETURN_IF_ERROR(SendMessage("OPN", request_id, e.bytes()));
   SF_ASSIGN_OR_RETURN(AssembledMessage message, ReceiveMessage(request_id, clock_->Steady() + options_.timeout));
@@ -319,6 +337,7 @@ core::Status SecureChannel::OpenOrRenew(bool renew) {
     s = core::Status::InvalidArgument(fmt::format("renewal answered for channel {}, ours is {}", channel_id, channel_id_));
   }
   if (s.ok() && lifetime == 0) s = core::Status::InvalidArgument("OpenSecureChannel: revised lifetime is 0");
+  if (s.ok() && security) s = security->DeriveKeys(token_id, server_nonce);
   if (!s.ok()) return Fail(s.WithPrefix(renew ? "renewing the security token: " : "opening the channel: "));
   channel_id_ = channel_id;
   previous_token_id_ = renew ? token_id_ : token_id;

@@ -1,4 +1,5 @@
-// A UA-TCP connection with one SecureChannel (SecurityPolicy None) over it.
+// A UA-TCP connection with one SecureChannel over it: SecurityPolicy None, or
+// Basic256Sha256 (Sign or SignAndEncrypt) when ChannelOptions::security is set (security.h).
 //
 // Open() connects, exchanges HEL/ACK, and issues the channel with OPN. Call() sends one
 // service request (already encoded: type NodeId then body) as MSG chunks sized for the
@@ -16,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "connect/opcua/security.h"
 #include "connect/opcua/types.h"
 #include "connect/opcua/transport.h"
 #include "core/clock.h"
@@ -29,6 +31,8 @@ struct ChannelOptions {
   uint32_t requested_lifetime_ms = 3'600'000;
   uint32_t max_message_size = 16u << 20;    // what we accept from the server
   core::Clock* clock = nullptr;             // null: Clock::System()
+  // Null: SecurityPolicy None. Otherwise the channel's Basic256Sha256 state (one per channel).
+  std::shared_ptr<ChannelSecurity> security;
 };
 
 // Splits "opc.tcp://host:port/path" (port defaults to 4840).
@@ -58,6 +62,7 @@ class SecureChannel {
   uint32_t renewals() const { return renewals_; }
   const AcknowledgeMessage& ack() const { return ack_; }
   bool open() const { return fd_ >= 0; }
+  ChannelSecurity* security() const { return options_.security.get(); }
   // The next request handle (monotonic, never 0).
   uint32_t NextHandle() { return ++next_handle_ == 0 ? ++next_handle_ : next_handle_; }
   core::Clock* clock() const { return clock_; }

@@ -7,8 +7,12 @@
 // Plant/Area1/Line1/Cell1 (a folder tree). Plant/Deadband holds writable Doubles
 // for deadband tests: Abs (no EURange) and Pct (an AnalogItem with EURange 0..200).
 // --changing=N adds Plant/Changing/V0..V(N-1), Doubles that all step by 1 every MS
-// milliseconds (default 200), value i + step, for subscription tests. Prints "ready" once
-// listening.
+// milliseconds (default 200), value i + step, for subscription tests.
+// --secure also offers SecurityPolicy Basic256Sha256 with modes Sign and SignAndEncrypt
+// (client certificates are accepted automatically). --pki=DIR keeps the server's certificate
+// store in DIR (kept at exit, so a restart keeps the certificate; a new DIR means a new
+// certificate); by default a temporary folder is used and removed at exit.
+// Prints "ready" once listening.
 "use strict";
 const path = require("path");
 const os = require("os");
@@ -28,13 +32,17 @@ const flag = (name, fallback) => {
 };
 const changing = flag("changing", 0);
 const changeMs = flag("change-ms", 200);
+const secure = process.argv.includes("--secure");
+const pkiArg = process.argv.slice(2).find((a) => a.startsWith("--pki="));
 if (!(port > 0)) {
   console.error("usage: node server.js PORT [MAX_NODES_PER_READ]");
   process.exit(2);
 }
 
 // One PKI folder per port so tests running in parallel do not share files.
-const pkiRoot = fs.mkdtempSync(path.join(os.tmpdir(), `sf-opcua-pki-${port}-`));
+const keepPki = pkiArg !== undefined;
+const pkiRoot = keepPki ? pkiArg.split("=")[1] : fs.mkdtempSync(path.join(os.tmpdir(), `sf-opcua-pki-${port}-`));
+const removePki = () => { if (!keepPki) fs.rmSync(pkiRoot, { recursive: true, force: true }); };
 
 async function main() {
   const serverCertificateManager = new OPCUACertificateManager({ rootFolder: pkiRoot, automaticallyAcceptUnknownCertificate: true });
@@ -45,8 +53,10 @@ async function main() {
     alternateHostname: ["127.0.0.1"],
     serverCertificateManager,
     userCertificateManager,
-    securityPolicies: ["http://opcfoundation.org/UA/SecurityPolicy#None"],
-    securityModes: [1],  // MessageSecurityMode.None
+    securityPolicies: secure
+      ? ["http://opcfoundation.org/UA/SecurityPolicy#None", "http://opcfoundation.org/UA/SecurityPolicy#Basic256Sha256"]
+      : ["http://opcfoundation.org/UA/SecurityPolicy#None"],
+    securityModes: secure ? [1, 2, 3] : [1],  // MessageSecurityMode None, Sign, SignAndEncrypt
     allowAnonymous: true,
     userManager: { isValidUser: (user, password) => user === "operator" && password === "secret" },
     serverCapabilities: maxNodesPerRead > 0 ? { operationLimits: { maxNodesPerRead } } : undefined,
@@ -189,7 +199,7 @@ async function main() {
   console.log("ready");
   const stop = async () => {
     await server.shutdown(0);
-    fs.rmSync(pkiRoot, { recursive: true, force: true });
+    removePki();
     process.exit(0);
   };
   process.on("SIGTERM", stop);
@@ -198,6 +208,6 @@ async function main() {
 
 main().catch((err) => {
   console.error(err);
-  fs.rmSync(pkiRoot, { recursive: true, force: true });
+  removePki();
   process.exit(1);
 });
