@@ -1,8 +1,12 @@
 // `shopfloor opcua browse URL [--node N] [--depth D]` and `shopfloor opcua read URL NODE...`:
-// an engineer's quick check of an OPC UA server (SecurityPolicy None).
+// an engineer's quick check of an OPC UA server, with SecurityPolicy None or Basic256Sha256
+// (`--security Basic256Sha256 --mode SignAndEncrypt --data DIR`). `shopfloor opcua certs`
+// lists the client's certificate and the trusted and rejected server certificates;
+// `shopfloor opcua trust THUMBPRINT|FILE` trusts one.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,6 +15,7 @@
 
 #include "app/commands.h"
 #include "connect/opcua/client.h"
+#include "connect/opcua/pki.h"
 
 namespace shopfloor::app {
 
@@ -26,14 +31,36 @@ struct OpcUaArgs {
   std::string username;
   std::string password;
   double timeout_s = 10;
+  std::string security = "None";
+  std::string mode;  // default: None for policy None, else SignAndEncrypt
+  std::string data_dir;
+  std::string pki_dir;
+  std::string certificate;  // trust: thumbprint or file
 };
+
+// The certificate store: --pki, else <--data>/pki/opcua (where `shopfloor serve` keeps it).
+std::string PkiDir(const OpcUaArgs& args) {
+  if (!args.pki_dir.empty()) return args.pki_dir;
+  if (!args.data_dir.empty()) return args.data_dir + "/pki/opcua";
+  return "";
+}
 
 core::Result<std::unique_ptr<opcua::Client>> ConnectClient(const OpcUaArgs& args) {
   opcua::ClientOptions options;
   options.endpoint_url = args.url;
   options.username = args.username;
   options.password = args.password;
+  if (!args.username.empty() && options.password.empty()) {
+    // Kept off the command line (visible to every user in `ps`) when possible.
+    if (const char* env = std::getenv("SHOPFLOOR_OPCUA_PASSWORD")) options.password = env;
+  }
   options.timeout = static_cast<core::Duration>(args.timeout_s * core::kSecond);
+  options.security_policy = args.security;
+  options.security_mode = !args.mode.empty() ? args.mode : (args.security == "None" ? "None" : "SignAndEncrypt");
+  options.pki_dir = PkiDir(args);
+  if (options.security_policy != "None" && options.pki_dir.empty()) {
+    return core::Status::InvalidArgument("--security " + args.security + " needs --data DIR or --pki DIR for the certificates");
+  }
   return opcua::Client::Connect(options);
 }
 
@@ -132,17 +159,63 @@ int RunRead(const OpcUaArgs& args) {
   return bad ? 3 : 0;
 }
 
+int RunCerts(const OpcUaArgs& args) {
+  const std::string dir = PkiDir(args);
+  auto pki = opcua::Pki::Open(dir, core::Clock::System()->Now());
+  if (!pki.ok()) {
+    std::fprintf(stderr, "opcua certs: %s\n", pki.status().ToString().c_str());
+    return 1;
+  }
+  const auto& own = (*pki)->certificate();
+  std::printf("own       %s  %s  %s  until %s\n", opcua::crypto::Hex(own.thumbprint()).c_str(), own.subject().c_str(),
+              own.application_uri().c_str(), core::FormatTimestamp(own.not_after()).c_str());
+  std::printf("          %s/own/certs/shopfloor.der (give this to servers that must trust Shopfloor)\n", dir.c_str());
+  auto entries = opcua::Pki::List(dir);
+  if (!entries.ok()) {
+    std::fprintf(stderr, "opcua certs: %s\n", entries.status().ToString().c_str());
+    return 1;
+  }
+  for (const auto& e : *entries) {
+    std::printf("%-9s %s  %s  %s  until %s\n", e.trusted ? "trusted" : "rejected", e.thumbprint.c_str(),
+                e.subject.c_str(), e.application_uri.c_str(), core::FormatTimestamp(e.not_after).c_str());
+  }
+  return 0;
+}
+
+int RunTrust(const OpcUaArgs& args) {
+  auto entry = opcua::Pki::Trust(PkiDir(args), args.certificate);
+  if (!entry.ok()) {
+    std::fprintf(stderr, "opcua trust: %s\n", entry.status().ToString().c_str());
+    return 1;
+  }
+  std::printf("trusted %s  %s  %s\n", entry->thumbprint.c_str(), entry->subject.c_str(), entry->application_uri.c_str());
+  return 0;
+}
+
+void AddPkiOptions(CLI::App* cmd, OpcUaArgs* args) {
+  CLI::Option* data = cmd->add_option("--data", args->data_dir, "Data directory (certificates in DIR/pki/opcua)");
+  CLI::Option* pki = cmd->add_option("--pki", args->pki_dir, "Certificate store directory (instead of --data)");
+  data->excludes(pki);
+}
+
 void AddConnectionOptions(CLI::App* cmd, OpcUaArgs* args) {
   cmd->add_option("URL", args->url, "opc.tcp://host:port")->required();
   cmd->add_option("--user", args->username, "User name (default: anonymous)");
-  cmd->add_option("--password", args->password, "Password for --user");
+  cmd->add_option("--password", args->password,
+                  "Password for --user (default: the SHOPFLOOR_OPCUA_PASSWORD environment variable)");
   cmd->add_option("--timeout", args->timeout_s, "Seconds to wait for each answer")->capture_default_str();
+  cmd->add_option("--security", args->security, "Security policy")
+      ->check(CLI::IsMember({"None", "Basic256Sha256"}))
+      ->capture_default_str();
+  cmd->add_option("--mode", args->mode, "Security mode (default: SignAndEncrypt unless the policy is None)")
+      ->check(CLI::IsMember({"None", "Sign", "SignAndEncrypt"}));
+  AddPkiOptions(cmd, args);
 }
 
 }  // namespace
 
 void AddOpcUaCommand(CLI::App& app, int* exit_code) {
-  CLI::App* opcua_cmd = app.add_subcommand("opcua", "Quick checks of an OPC UA server (SecurityPolicy None)");
+  CLI::App* opcua_cmd = app.add_subcommand("opcua", "Quick checks of an OPC UA server, and its certificates");
   opcua_cmd->require_subcommand(1);
   auto args = std::make_shared<OpcUaArgs>();
 
@@ -158,6 +231,32 @@ void AddOpcUaCommand(CLI::App& app, int* exit_code) {
   AddConnectionOptions(read, args.get());
   read->add_option("NODEID", args->nodes, "NodeIds such as ns=2;s=Line1.Speed or i=2258")->required();
   read->callback([args, exit_code] { *exit_code = RunRead(*args); });
+
+  CLI::App* certs = opcua_cmd->add_subcommand(
+      "certs", "Show the client certificate (created on first use) and the trusted and rejected server certificates");
+  AddPkiOptions(certs, args.get());
+  certs->callback([args, exit_code] {
+    if (PkiDir(*args).empty()) {
+      std::fprintf(stderr, "opcua certs: give --data DIR or --pki DIR\n");
+      *exit_code = 2;
+      return;
+    }
+    *exit_code = RunCerts(*args);
+  });
+
+  CLI::App* trust = opcua_cmd->add_subcommand(
+      "trust", "Trust a server certificate: a rejected one by its SHA-1 thumbprint (8+ hex digits), or a DER file");
+  AddPkiOptions(trust, args.get());
+  trust->add_option("CERTIFICATE", args->certificate, "Thumbprint (prefix) of a rejected certificate, or a .der file")
+      ->required();
+  trust->callback([args, exit_code] {
+    if (PkiDir(*args).empty()) {
+      std::fprintf(stderr, "opcua trust: give --data DIR or --pki DIR\n");
+      *exit_code = 2;
+      return;
+    }
+    *exit_code = RunTrust(*args);
+  });
 }
 
 }  // namespace shopfloor::app

@@ -313,9 +313,11 @@ core::Result<std::unique_ptr<Certificate>> Certificate::CreateSelfSigned(const R
 }
 
 std::string Certificate::subject() const {
-  char buf[512];
-  X509_NAME_oneline(X509_get_subject_name(X(x509_)), buf, sizeof(buf));
-  return buf;
+  Owned<BIO> bio(BIO_new(BIO_s_mem()));
+  X509_NAME_print_ex(bio.get(), X509_get_subject_name(X(x509_)), 0, XN_FLAG_RFC2253);
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(n));
 }
 
 std::string Certificate::application_uri() const {
