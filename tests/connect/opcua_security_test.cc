@@ -6,6 +6,8 @@
 
 #include <cmath>
 #include <filesystem>
+#include <functional>
+#include <limits>
 #include <thread>
 #include <fstream>
 #include <string>
@@ -13,11 +15,14 @@
 #include <gtest/gtest.h>
 
 #include "connect/opcua/client.h"
+#include "connect/opcua/collector.h"
 #include "connect/opcua/crypto.h"
 #include "connect/opcua/pki.h"
 #include "connect/opcua/security.h"
 #include "connect/opcua/transport.h"
+#include "ingest/writer.h"
 #include "opcua_peer.h"
+#include "storage/storage.h"
 
 namespace shopfloor::connect::opcua {
 namespace {
@@ -371,6 +376,59 @@ TEST_F(OpcUaSecurePeerTest, ANewServerCertificateIsRejectedUntilTrusted) {
   auto client = Client::Connect(options_);
   ASSERT_TRUE(client.ok()) << client.status().ToString();
   EXPECT_DOUBLE_EQ(ReadDouble(**client, "Scalars.Double"), 3.141592653589793);
+}
+
+TEST_F(OpcUaSecurePeerTest, CollectorRetriesAnUntrustedServerAndCollectsOnceTrusted) {
+  peer_.Stop();
+  peer_.set_flags({"--secure", "--pki=" + dir_.Sub("server-pki-1"), "--changing=2", "--change-ms=100"});
+  std::string error;
+  ASSERT_TRUE(peer_.Restart(&error)) << error;
+  storage::Options storage_options;
+  storage_options.env = core::Env::Posix();
+  storage_options.clock = core::Clock::System();
+  storage_options.dir = dir_.Sub("storage");
+  storage_options.durability.mode = storage::DurabilityPolicy::Mode::kNone;
+  storage_options.background_maintenance = false;
+  auto storage = storage::Storage::Open(storage_options);
+  ASSERT_TRUE(storage.ok()) << storage.status().ToString();
+  ingest::Writer writer(storage->get(), nullptr);
+
+  model::SourceConfig source;
+  source.name = "secure-plc";
+  source.protocol = model::Protocol::kOpcUa;
+  source.endpoint = peer_.url();
+  CollectorOptions options;
+  options.client = options_;
+  options.client.timeout = 3 * core::kSecond;
+  options.publishing_interval_ms = 100;
+  options.initial_backoff = 100 * core::kMillisecond;
+  options.max_backoff = 300 * core::kMillisecond;
+  auto collector = Collector::Create(source, {{"plc/v0", "ns=1;s=Changing.V0", core::ValueType::kDouble}}, &writer,
+                                     core::Clock::System(), options);
+  ASSERT_TRUE(collector.ok()) << collector.status().ToString();
+  (*collector)->Start();
+  auto wait = [](double seconds, const std::function<bool()>& done) {
+    for (int i = 0; i < seconds * 50 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return done();
+  };
+  ASSERT_TRUE(wait(15, [&] { return (*collector)->stats().failed_attempts >= 2; }));
+  EXPECT_NE((*collector)->stats().last_error.find("not trusted"), std::string::npos) << (*collector)->stats().last_error;
+  EXPECT_EQ((*collector)->stats().samples_written, 0u);
+
+  auto rejected = Pki::List(options_.pki_dir);
+  ASSERT_TRUE(rejected.ok() && rejected->size() == 1);
+  ASSERT_TRUE(Pki::Trust(options_.pki_dir, (*rejected)[0].thumbprint).ok());
+  EXPECT_TRUE(wait(20, [&] { return (*collector)->stats().samples_written >= 5; })) << (*collector)->stats().last_error;
+  (*collector)->Stop();
+  EXPECT_EQ((*collector)->stats().connects, 1u);
+  auto info = (*storage)->FindSeries("plc/v0");
+  ASSERT_TRUE(info.ok());
+  auto it = (*storage)->ReadRaw(info->id, 0, std::numeric_limits<core::Timestamp>::max());
+  ASSERT_TRUE(it.ok());
+  core::Sample sample;
+  int good = 0;
+  while ((*it)->Next(&sample)) good += sample.quality.good() ? 1 : 0;
+  EXPECT_GE(good, 5);
 }
 
 TEST_F(OpcUaSecurePeerTest, AMismatchedModeIsRefusedNamingWhatIsOffered) {
