@@ -18,6 +18,7 @@
 
 #include "connect/opcua/secure_channel.h"
 #include "connect/opcua/subscription.h"
+#include "connect/opcua/translate.h"
 #include "connect/opcua/types.h"
 
 namespace shopfloor::connect::opcua {
@@ -145,6 +146,14 @@ class Client {
   // Closes the session and the channel. Idempotent.
   core::Status Close();
 
+  // ---- Address-space paths and session recovery (translate.cc, republish.cc) ----
+
+  // TranslateBrowsePathsToNodeIds: one result per path, in order, with its StatusCode
+  // (BadNoMatch when an element has no match) and targets. Batched by the server's
+  // MaxNodesPerTranslateBrowsePathsToNodeIds (i=11712, read once, on first use).
+  core::Result<std::vector<BrowsePathResult>> TranslateBrowsePaths(const std::vector<BrowsePath>& paths);
+  uint32_t translate_requests() const { return translate_requests_; }
+
   uint32_t max_nodes_per_read() const { return max_nodes_per_read_; }
   // Browse requests this client asks for per call (for tests of BrowseNext).
   void set_max_references_per_browse(uint32_t n) { max_references_ = n; }
@@ -166,6 +175,9 @@ class Client {
   bool session_open_ = false;
   std::optional<uint32_t> max_monitored_items_per_call_;  // 0 = unlimited; read lazily
   std::vector<SubscriptionAcknowledgement> pending_acks_;
+  // translate.cc, republish.cc
+  std::optional<uint32_t> max_nodes_per_translate_;  // 0 = unlimited; read lazily
+  uint32_t translate_requests_ = 0;
 };
 
 // Decoders for service bodies (exposed for the fuzz target). `d` is positioned after the
