@@ -260,6 +260,7 @@ core::Status Client::CreateAndActivate() {
   a.Int32(-1);             // clientSoftwareCertificates
   a.Int32(-1);             // localeIds
   Encoder token;
+  identity_policy_id_ = policy->policy_id;  // Reactivate sends it again (republish.cc)
   token.String(policy->policy_id);
   if (wanted_type == 1) {
     token.String(options_.username);

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -154,6 +155,27 @@ class Client {
   core::Result<std::vector<BrowsePathResult>> TranslateBrowsePaths(const std::vector<BrowsePath>& paths);
   uint32_t translate_requests() const { return translate_requests_; }
 
+  // Session recovery after a lost connection (republish.cc). Reactivate opens a new
+  // SecureChannel and activates the existing session on it (Part 4, 5.6.3), keeping its
+  // subscriptions and the acknowledgements still to send. kNotFound when the server no
+  // longer knows the session (BadSessionIdInvalid, BadSessionClosed): then RecreateSession
+  // creates a new one on that channel, and TransferSubscriptions (Part 4, 5.13.7) moves
+  // the old subscriptions to it. kUnimplemented unless SecurityPolicy None (a secured
+  // reactivation must sign the new server nonce). Other failures as for any call.
+  core::Status Reactivate();
+  core::Status RecreateSession();
+  core::Result<std::vector<TransferResult>> TransferSubscriptions(const std::vector<uint32_t>& subscription_ids,
+                                                                  bool send_initial_values);
+  // Republish (Part 4, 5.13.6) of one NotificationMessage the server still holds; it is
+  // acknowledged with the next Publish. BadMessageNotAvailable when it is gone (kNotFound).
+  core::Result<PublishResult> Republish(uint32_t subscription_id, uint32_t sequence_number);
+  struct RecoveryStats {
+    uint64_t reactivations = 0;  // sessions activated on a new channel
+    uint64_t transfers = 0;      // subscriptions transferred to a new session
+    uint64_t republished = 0;    // NotificationMessages fetched again
+  };
+  const RecoveryStats& recovery_stats() const { return recovery_; }
+
   uint32_t max_nodes_per_read() const { return max_nodes_per_read_; }
   // Browse requests this client asks for per call (for tests of BrowseNext).
   void set_max_references_per_browse(uint32_t n) { max_references_ = n; }
@@ -178,6 +200,10 @@ class Client {
   // translate.cc, republish.cc
   std::optional<uint32_t> max_nodes_per_translate_;  // 0 = unlimited; read lazily
   uint32_t translate_requests_ = 0;
+  std::string identity_policy_id_;  // the user token policy the session was activated with
+  std::map<uint32_t, uint32_t> last_sequence_;  // per subscription: last message received
+  RecoveryStats recovery_;
+  void NoteSequence(PublishResult* result);
 };
 
 // Decoders for service bodies (exposed for the fuzz target). `d` is positioned after the

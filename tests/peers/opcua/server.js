@@ -1,5 +1,6 @@
 // node-opcua server for the Shopfloor OPC UA client tests.
 // Usage: node server.js PORT [MAX_NODES_PER_READ] [--changing=N] [--change-ms=MS] [--max-translate=N]
+//        [--allow-anonymous-transfer=1]
 // Listens on 127.0.0.1:PORT with SecurityPolicy None, anonymous login allowed and one user
 // (operator/secret). Namespace "urn:shopfloor:test" holds Plant/Scalars (every built-in
 // scalar type, read-only, known values), Plant/Arrays, Plant/Setpoints/Speed (writable
@@ -8,6 +9,8 @@
 // for deadband tests: Abs (no EURange) and Pct (an AnalogItem with EURange 0..200 and
 // EngineeringUnits degree Celsius, "°C"). --max-translate=N publishes
 // MaxNodesPerTranslateBrowsePathsToNodeIds = N (the server refuses larger requests).
+// --allow-anonymous-transfer=1 lets TransferSubscriptions move a subscription between
+// anonymous sessions on SecurityPolicy None (refused with BadUserAccessDenied otherwise).
 // --changing=N adds Plant/Changing/V0..V(N-1), Doubles that all step by 1 every MS
 // milliseconds (default 200), value i + step, for subscription tests. Prints "ready" once
 // listening.
@@ -32,6 +35,7 @@ const flag = (name, fallback) => {
 const changing = flag("changing", 0);
 const changeMs = flag("change-ms", 200);
 const maxTranslate = flag("max-translate", 0);
+const allowAnonymousTransfer = flag("allow-anonymous-transfer", 0) === 1;
 if (!(port > 0)) {
   console.error("usage: node server.js PORT [MAX_NODES_PER_READ]");
   process.exit(2);
@@ -60,6 +64,7 @@ async function main() {
       },
     },
     buildInfo: { productName: "shopfloor-opcua-peer" },
+    allowAnonymousSubscriptionTransferOnUnsecuredChannel: allowAnonymousTransfer,
   });
   await server.initialize();
   const addressSpace = server.engine.addressSpace;
@@ -101,6 +106,7 @@ async function main() {
     const dataType = DataType[typeName];
     const variable = ns.addVariable({
       componentOf: scalars, browseName: typeName, nodeId: `s=Scalars.${typeName}`, dataType: typeName,
+      accessLevel: "CurrentRead", userAccessLevel: "CurrentRead",  // read-only (node-opcua's default is writable)
     });
     variable.setValueFromSource(new Variant({ dataType, arrayType: VariantArrayType.Scalar, value }), StatusCodes.Good,
       sourceTimestamp);
