@@ -1,5 +1,7 @@
-// `shopfloor opcua browse URL [--node N] [--depth D]` and `shopfloor opcua read URL NODE...`:
-// an engineer's quick check of an OPC UA server (SecurityPolicy None).
+// `shopfloor opcua browse URL [--node N] [--depth D]`, `shopfloor opcua read URL NODE...`,
+// `shopfloor opcua resolve URL PATH... [--ns N]` and
+// `shopfloor opcua discover URL [--node N] [--depth D] [--source NAME]`: an engineer's quick
+// check of an OPC UA server (SecurityPolicy None), and tags proposed for the plant config.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -11,6 +13,7 @@
 
 #include "app/commands.h"
 #include "connect/opcua/client.h"
+#include "connect/opcua/discovery.h"
 
 namespace shopfloor::app {
 
@@ -26,6 +29,9 @@ struct OpcUaArgs {
   std::string username;
   std::string password;
   double timeout_s = 10;
+  int default_namespace = 0;  // resolve: namespace of names without a prefix
+  std::string source;         // discover: the binding source name
+  int discover_depth = 4;     // discover: Objects/Plant/Line/Machine/Variable is common
 };
 
 core::Result<std::unique_ptr<opcua::Client>> ConnectClient(const OpcUaArgs& args) {
@@ -132,6 +138,72 @@ int RunRead(const OpcUaArgs& args) {
   return bad ? 3 : 0;
 }
 
+int RunResolve(const OpcUaArgs& args) {
+  std::vector<opcua::BrowsePath> paths;
+  for (const auto& text : args.nodes) {
+    auto path = opcua::ParseBrowsePath(text, static_cast<uint16_t>(args.default_namespace));
+    if (!path.ok()) {
+      std::fprintf(stderr, "opcua resolve: \"%s\": %s\n", text.c_str(), path.status().ToString().c_str());
+      return 2;
+    }
+    paths.push_back(std::move(*path));
+  }
+  auto client = ConnectClient(args);
+  if (!client.ok()) {
+    std::fprintf(stderr, "opcua resolve %s: %s\n", args.url.c_str(), client.status().ToString().c_str());
+    return 1;
+  }
+  auto results = (*client)->TranslateBrowsePaths(paths);
+  (*client)->Close().IgnoreError();
+  if (!results.ok()) {
+    std::fprintf(stderr, "opcua resolve %s: %s\n", args.url.c_str(), results.status().ToString().c_str());
+    return 1;
+  }
+  int bad = 0;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    const auto& result = (*results)[i];
+    if ((result.status & 0x80000000u) || result.targets.empty()) {
+      ++bad;
+      std::printf("%s  %s\n", args.nodes[i].c_str(), opcua::StatusCodeName(result.status).c_str());
+      continue;
+    }
+    for (const auto& target : result.targets) {
+      std::printf("%s  %s%s\n", args.nodes[i].c_str(), target.target.ToString().c_str(),
+                  target.remaining_path_index == 0xFFFFFFFFu
+                      ? ""
+                      : fmt::format("  (remaining path from element {})", target.remaining_path_index).c_str());
+    }
+  }
+  return bad ? 3 : 0;
+}
+
+int RunDiscover(const OpcUaArgs& args) {
+  auto node = opcua::ParseNodeId(args.node);
+  if (!node.ok()) {
+    std::fprintf(stderr, "opcua discover: %s\n", node.status().ToString().c_str());
+    return 2;
+  }
+  auto client = ConnectClient(args);
+  if (!client.ok()) {
+    std::fprintf(stderr, "opcua discover %s: %s\n", args.url.c_str(), client.status().ToString().c_str());
+    return 1;
+  }
+  opcua::DiscoveryOptions options;
+  options.start = *node;
+  options.depth = args.discover_depth;
+  auto discovery = opcua::Discover(**client, options);
+  (*client)->Close().IgnoreError();
+  if (!discovery.ok()) {
+    std::fprintf(stderr, "opcua discover %s: %s\n", args.url.c_str(), discovery.status().ToString().c_str());
+    return 1;
+  }
+  std::printf("# %zu tags discovered on %s under %s (depth %d); %zu variables skipped.\n"
+              "# Paste the list under a machine's or an asset type's \"tags:\" and indent it to match.\n%s",
+              discovery->tags.size(), args.url.c_str(), node->ToString().c_str(), args.discover_depth,
+              discovery->skipped.size(), opcua::DiscoveryToYaml(*discovery, args.source).c_str());
+  return 0;
+}
+
 void AddConnectionOptions(CLI::App* cmd, OpcUaArgs* args) {
   cmd->add_option("URL", args->url, "opc.tcp://host:port")->required();
   cmd->add_option("--user", args->username, "User name (default: anonymous)");
@@ -158,6 +230,26 @@ void AddOpcUaCommand(CLI::App& app, int* exit_code) {
   AddConnectionOptions(read, args.get());
   read->add_option("NODEID", args->nodes, "NodeIds such as ns=2;s=Line1.Speed or i=2258")->required();
   read->callback([args, exit_code] { *exit_code = RunRead(*args); });
+
+  CLI::App* resolve = opcua_cmd->add_subcommand(
+      "resolve", "Translate browse paths to NodeIds (TranslateBrowsePathsToNodeIds); exit 3 if any has no match");
+  AddConnectionOptions(resolve, args.get());
+  resolve->add_option("PATH", args->nodes,
+                      "Paths such as /0:Objects/2:Plant/2:Abs (from Root) or 2:Plant/2:Abs (from Objects); "
+                      "see docs/opcua.md")
+      ->required();
+  resolve->add_option("--ns", args->default_namespace, "Namespace index of names without a prefix")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
+  resolve->callback([args, exit_code] { *exit_code = RunResolve(*args); });
+
+  CLI::App* discover = opcua_cmd->add_subcommand(
+      "discover", "Propose tags for the variables under a node, as YAML for the plant config (see docs/opcua.md)");
+  AddConnectionOptions(discover, args.get());
+  discover->add_option("--node", args->node, "Start node (default: the Objects folder)")->capture_default_str();
+  discover->add_option("--depth", args->discover_depth, "Levels to descend")->capture_default_str()->check(CLI::Range(1, 64));
+  discover->add_option("--source", args->source, "Source name for the bindings (default: none, the asset's source)");
+  discover->callback([args, exit_code] { *exit_code = RunDiscover(*args); });
 }
 
 }  // namespace shopfloor::app
