@@ -1,6 +1,6 @@
 // Fuzz target for the OPC UA service-response decoders (client.h, subscription.h,
 // secure_channel.h): what a misbehaving server can send after the transport layer.
-// The first byte picks the decoder. A decode either succeeds or fails with
+// The first byte (mod 13) picks the decoder. A decode either succeeds or fails with
 // kInvalidArgument; anything else (a crash, another code) aborts.
 #include <cstddef>
 #include <cstdint>
@@ -8,7 +8,9 @@
 #include <string_view>
 
 #include "connect/opcua/client.h"
+#include "connect/opcua/discovery.h"
 #include "connect/opcua/subscription.h"
+#include "connect/opcua/translate.h"
 
 namespace opcua = shopfloor::connect::opcua;
 
@@ -27,7 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   limits.max_array_length = 4096;
   limits.max_string_length = 4096;
   opcua::Decoder d(body, limits);
-  switch (data[0] % 9) {
+  switch (data[0] % 13) {
     case 0: {
       opcua::PublishResult result;
       shopfloor::core::Status s = opcua::DecodePublish(d, &result);
@@ -73,6 +75,29 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 7: {
       opcua::ResponseHeader header;
       Expect(opcua::DecodeResponseHeader(d, &header));
+      break;
+    }
+    case 9: {
+      std::vector<opcua::BrowsePathResult> results;
+      Expect(opcua::DecodeBrowsePathResults(d, &results));
+      break;
+    }
+    case 10: {
+      std::vector<opcua::TransferResult> results;
+      Expect(opcua::DecodeTransferResults(d, &results));
+      break;
+    }
+    case 11: {
+      opcua::PublishResult result;
+      shopfloor::core::Status s = opcua::DecodeRepublish(d, &result);
+      Expect(s);
+      if (s.ok() && result.keep_alive && !result.data_changes.empty()) std::abort();
+      break;
+    }
+    case 12: {
+      opcua::ExtensionObject object;
+      opcua::EuInformation info;
+      if (opcua::Decode(d, &object).ok()) Expect(opcua::DecodeEuInformation(object, &info));
       break;
     }
     default: {

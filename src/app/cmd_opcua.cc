@@ -1,8 +1,10 @@
-// `shopfloor opcua browse URL [--node N] [--depth D]` and `shopfloor opcua read URL NODE...`:
-// an engineer's quick check of an OPC UA server, with SecurityPolicy None or Basic256Sha256
-// (`--security Basic256Sha256 --mode SignAndEncrypt --data DIR`). `shopfloor opcua certs`
-// lists the client's certificate and the trusted and rejected server certificates;
-// `shopfloor opcua trust THUMBPRINT|FILE` trusts one.
+// `shopfloor opcua browse URL [--node N] [--depth D]`, `shopfloor opcua read URL NODE...`,
+// `shopfloor opcua resolve URL PATH... [--ns N]` and
+// `shopfloor opcua discover URL [--node N] [--depth D] [--source NAME]`: an engineer's quick
+// check of an OPC UA server, and tags proposed for the plant config; SecurityPolicy None or
+// Basic256Sha256 (`--security Basic256Sha256 --mode SignAndEncrypt --data DIR`).
+// `shopfloor opcua certs` lists the client's certificate and the trusted and rejected server
+// certificates; `shopfloor opcua trust THUMBPRINT|FILE` trusts one.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -16,6 +18,7 @@
 #include "app/commands.h"
 #include "connect/opcua/client.h"
 #include "connect/opcua/pki.h"
+#include "connect/opcua/discovery.h"
 
 namespace shopfloor::app {
 
@@ -36,6 +39,9 @@ struct OpcUaArgs {
   std::string data_dir;
   std::string pki_dir;
   std::string certificate;  // trust: thumbprint or file
+  int default_namespace = 0;  // resolve: namespace of names without a prefix
+  std::string source;         // discover: the binding source name
+  int discover_depth = 4;     // discover: Objects/Plant/Line/Machine/Variable is common
 };
 
 // The certificate store: --pki, else <--data>/pki/opcua (where `shopfloor serve` keeps it).
@@ -198,6 +204,72 @@ void AddPkiOptions(CLI::App* cmd, OpcUaArgs* args) {
   data->excludes(pki);
 }
 
+int RunResolve(const OpcUaArgs& args) {
+  std::vector<opcua::BrowsePath> paths;
+  for (const auto& text : args.nodes) {
+    auto path = opcua::ParseBrowsePath(text, static_cast<uint16_t>(args.default_namespace));
+    if (!path.ok()) {
+      std::fprintf(stderr, "opcua resolve: \"%s\": %s\n", text.c_str(), path.status().ToString().c_str());
+      return 2;
+    }
+    paths.push_back(std::move(*path));
+  }
+  auto client = ConnectClient(args);
+  if (!client.ok()) {
+    std::fprintf(stderr, "opcua resolve %s: %s\n", args.url.c_str(), client.status().ToString().c_str());
+    return 1;
+  }
+  auto results = (*client)->TranslateBrowsePaths(paths);
+  (*client)->Close().IgnoreError();
+  if (!results.ok()) {
+    std::fprintf(stderr, "opcua resolve %s: %s\n", args.url.c_str(), results.status().ToString().c_str());
+    return 1;
+  }
+  int bad = 0;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    const auto& result = (*results)[i];
+    if ((result.status & 0x80000000u) || result.targets.empty()) {
+      ++bad;
+      std::printf("%s  %s\n", args.nodes[i].c_str(), opcua::StatusCodeName(result.status).c_str());
+      continue;
+    }
+    for (const auto& target : result.targets) {
+      std::printf("%s  %s%s\n", args.nodes[i].c_str(), target.target.ToString().c_str(),
+                  target.remaining_path_index == 0xFFFFFFFFu
+                      ? ""
+                      : fmt::format("  (remaining path from element {})", target.remaining_path_index).c_str());
+    }
+  }
+  return bad ? 3 : 0;
+}
+
+int RunDiscover(const OpcUaArgs& args) {
+  auto node = opcua::ParseNodeId(args.node);
+  if (!node.ok()) {
+    std::fprintf(stderr, "opcua discover: %s\n", node.status().ToString().c_str());
+    return 2;
+  }
+  auto client = ConnectClient(args);
+  if (!client.ok()) {
+    std::fprintf(stderr, "opcua discover %s: %s\n", args.url.c_str(), client.status().ToString().c_str());
+    return 1;
+  }
+  opcua::DiscoveryOptions options;
+  options.start = *node;
+  options.depth = args.discover_depth;
+  auto discovery = opcua::Discover(**client, options);
+  (*client)->Close().IgnoreError();
+  if (!discovery.ok()) {
+    std::fprintf(stderr, "opcua discover %s: %s\n", args.url.c_str(), discovery.status().ToString().c_str());
+    return 1;
+  }
+  std::printf("# %zu tags discovered on %s under %s (depth %d); %zu variables skipped.\n"
+              "# Paste the list under a machine's or an asset type's \"tags:\" and indent it to match.\n%s",
+              discovery->tags.size(), args.url.c_str(), node->ToString().c_str(), args.discover_depth,
+              discovery->skipped.size(), opcua::DiscoveryToYaml(*discovery, args.source).c_str());
+  return 0;
+}
+
 void AddConnectionOptions(CLI::App* cmd, OpcUaArgs* args) {
   cmd->add_option("URL", args->url, "opc.tcp://host:port")->required();
   cmd->add_option("--user", args->username, "User name (default: anonymous)");
@@ -257,6 +329,25 @@ void AddOpcUaCommand(CLI::App& app, int* exit_code) {
     }
     *exit_code = RunTrust(*args);
   });
+  CLI::App* resolve = opcua_cmd->add_subcommand(
+      "resolve", "Translate browse paths to NodeIds (TranslateBrowsePathsToNodeIds); exit 3 if any has no match");
+  AddConnectionOptions(resolve, args.get());
+  resolve->add_option("PATH", args->nodes,
+                      "Paths such as /0:Objects/2:Plant/2:Abs (from Root) or 2:Plant/2:Abs (from Objects); "
+                      "see docs/opcua.md")
+      ->required();
+  resolve->add_option("--ns", args->default_namespace, "Namespace index of names without a prefix")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
+  resolve->callback([args, exit_code] { *exit_code = RunResolve(*args); });
+
+  CLI::App* discover = opcua_cmd->add_subcommand(
+      "discover", "Propose tags for the variables under a node, as YAML for the plant config (see docs/opcua.md)");
+  AddConnectionOptions(discover, args.get());
+  discover->add_option("--node", args->node, "Start node (default: the Objects folder)")->capture_default_str();
+  discover->add_option("--depth", args->discover_depth, "Levels to descend")->capture_default_str()->check(CLI::Range(1, 64));
+  discover->add_option("--source", args->source, "Source name for the bindings (default: none, the asset's source)");
+  discover->callback([args, exit_code] { *exit_code = RunDiscover(*args); });
 }
 
 }  // namespace shopfloor::app

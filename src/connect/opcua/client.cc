@@ -332,7 +332,6 @@ core::Status Client::CreateAndActivate() {
   if (s.ok()) s = d.String(&signature);
   if (!s.ok()) return s.WithPrefix("CreateSession response: ");
 
-  std::string client_signature;
   if (secure) {
     // The server proves it holds its key by signing our certificate and nonce (Part 4, 5.6.2).
     const ChannelSecurity& security = *channel_->security();
@@ -348,7 +347,6 @@ core::Status Client::CreateAndActivate() {
     if (server_nonce.size() < 32) {
       return core::Status::Unauthenticated(fmt::format("CreateSession: server nonce of {} bytes", server_nonce.size()));
     }
-    SF_ASSIGN_OR_RETURN(client_signature, pki_->key().SignSha256(server_certificate + server_nonce));
   }
 
   // Pick the identity token policy from an endpoint with the channel's policy and mode.
@@ -366,14 +364,24 @@ core::Status Client::CreateAndActivate() {
                                                      security_policy_uri_.substr(security_policy_uri_.rfind('#') + 1),
                                                      SecurityModeName(security_mode_)));
   }
-  SF_ASSIGN_OR_RETURN(ExtensionObject identity,
-                      IdentityToken(*policy, security_policy_uri_, options_, server_certificate, server_nonce));
+  identity_policy_ = *policy;
+  session_server_certificate_ = std::move(server_certificate);
+  session_server_nonce_ = std::move(server_nonce);
+  return ActivateSession();
+}
 
+core::Status Client::ActivateSession(uint32_t* code) {
+  const bool secure = security_mode_ != SecurityMode::kNone;
+  SF_ASSIGN_OR_RETURN(ExtensionObject identity, IdentityToken(*identity_policy_, security_policy_uri_, options_,
+                                                              session_server_certificate_, session_server_nonce_));
+  uint32_t handle = 0;
   Encoder a;
   BeginRequest(a, kActivateSessionRequest, &handle);
   if (secure) {
+    // Proof of our key: the server's certificate and its latest nonce, signed (Part 4, 5.6.3).
+    SF_ASSIGN_OR_RETURN(std::string signature, pki_->key().SignSha256(session_server_certificate_ + session_server_nonce_));
     a.String(kRsaSha256Uri);  // clientSignature
-    a.String(client_signature);
+    a.String(signature);
   } else {
     EncodeSignatureData(a);
   }
@@ -381,9 +389,13 @@ core::Status Client::CreateAndActivate() {
   a.Int32(-1);             // localeIds
   Encode(a, identity);
   EncodeSignatureData(a);  // userTokenSignature
-  SF_ASSIGN_OR_RETURN(response, channel_->Call(a.bytes()));
-  Decoder ad(response);
-  SF_RETURN_IF_ERROR(BeginResponse(ad, "ActivateSession", kActivateSessionResponse, handle));
+  SF_ASSIGN_OR_RETURN(std::string response, channel_->Call(a.bytes()));
+  Decoder d(response);
+  SF_RETURN_IF_ERROR(BeginResponse(d, "ActivateSession", kActivateSessionResponse, handle, code));
+  std::string nonce;
+  core::Status s = d.String(&nonce);  // serverNonce: the next activation signs this one
+  if (!s.ok()) return s.WithPrefix("ActivateSession response: ");
+  if (!nonce.empty()) session_server_nonce_ = std::move(nonce);
   session_open_ = true;
   return core::Status::OK();
 }

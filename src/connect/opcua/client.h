@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +25,7 @@
 #include "connect/opcua/pki.h"
 #include "connect/opcua/secure_channel.h"
 #include "connect/opcua/subscription.h"
+#include "connect/opcua/translate.h"
 #include "connect/opcua/types.h"
 
 namespace shopfloor::connect::opcua {
@@ -152,6 +154,36 @@ class Client {
   // Closes the session and the channel. Idempotent.
   core::Status Close();
 
+  // ---- Address-space paths and session recovery (translate.cc, republish.cc) ----
+
+  // TranslateBrowsePathsToNodeIds: one result per path, in order, with its StatusCode
+  // (BadNoMatch when an element has no match) and targets. Batched by the server's
+  // MaxNodesPerTranslateBrowsePathsToNodeIds (i=11712, read once, on first use).
+  core::Result<std::vector<BrowsePathResult>> TranslateBrowsePaths(const std::vector<BrowsePath>& paths);
+  uint32_t translate_requests() const { return translate_requests_; }
+
+  // Session recovery after a lost connection (republish.cc). Reactivate opens a new
+  // SecureChannel and activates the existing session on it (Part 4, 5.6.3), keeping its
+  // subscriptions and the acknowledgements still to send. kNotFound when the server no
+  // longer knows the session (BadSessionIdInvalid, BadSessionClosed): then RecreateSession
+  // creates a new one on that channel, and TransferSubscriptions (Part 4, 5.13.7) moves
+  // the old subscriptions to it. Under Basic256Sha256 the new channel is secured as the
+  // first was and the activation signed with the latest server nonce. Other failures as
+  // for any call.
+  core::Status Reactivate();
+  core::Status RecreateSession();
+  core::Result<std::vector<TransferResult>> TransferSubscriptions(const std::vector<uint32_t>& subscription_ids,
+                                                                  bool send_initial_values);
+  // Republish (Part 4, 5.13.6) of one NotificationMessage the server still holds; it is
+  // acknowledged with the next Publish. BadMessageNotAvailable when it is gone (kNotFound).
+  core::Result<PublishResult> Republish(uint32_t subscription_id, uint32_t sequence_number);
+  struct RecoveryStats {
+    uint64_t reactivations = 0;  // sessions activated on a new channel
+    uint64_t transfers = 0;      // subscriptions transferred to a new session
+    uint64_t republished = 0;    // NotificationMessages fetched again
+  };
+  const RecoveryStats& recovery_stats() const { return recovery_; }
+
   uint32_t max_nodes_per_read() const { return max_nodes_per_read_; }
   // Browse requests this client asks for per call (for tests of BrowseNext).
   void set_max_references_per_browse(uint32_t n) { max_references_ = n; }
@@ -162,6 +194,9 @@ class Client {
   Client(const ClientOptions& options, std::unique_ptr<SecureChannel> channel);
   core::Result<std::unique_ptr<SecureChannel>> OpenSecureChannel();
   core::Status CreateAndActivate();
+  // ActivateSession for the session in authentication_token_ (client.cc): signed under
+  // Basic256Sha256, with the identity token of identity_policy_; keeps the new server nonce.
+  core::Status ActivateSession(uint32_t* code = nullptr);
   core::Result<std::vector<DataValue>> ReadBatch(const ReadValueId* items, size_t count);
   void BeginRequest(Encoder& e, uint32_t type, uint32_t* handle);
 
@@ -177,6 +212,17 @@ class Client {
   bool session_open_ = false;
   std::optional<uint32_t> max_monitored_items_per_call_;  // 0 = unlimited; read lazily
   std::vector<SubscriptionAcknowledgement> pending_acks_;
+  // translate.cc, republish.cc
+  std::optional<uint32_t> max_nodes_per_translate_;  // 0 = unlimited; read lazily
+  uint32_t translate_requests_ = 0;
+  // The session's identity token policy, and the server's certificate and latest nonce
+  // (what the next ActivateSession signs and encrypts the password with).
+  std::optional<UserTokenPolicy> identity_policy_;
+  std::string session_server_certificate_;
+  std::string session_server_nonce_;
+  std::map<uint32_t, uint32_t> last_sequence_;  // per subscription: last message received
+  RecoveryStats recovery_;
+  void NoteSequence(PublishResult* result);
 };
 
 // Decoders for service bodies (exposed for the fuzz target). `d` is positioned after the

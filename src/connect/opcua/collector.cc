@@ -199,13 +199,52 @@ void Collector::RecordGap(core::Timestamp at) {
   Write(batch);
 }
 
+void Collector::Count(uint64_t CollectorStats::*field, uint64_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.*field += n;
+}
+
 void Collector::Run() {
   core::Duration backoff = options_.initial_backoff;
+  Live live;
   while (!stopping()) {
     bool delivered = false;
-    core::Status s = RunSession(&delivered);
+    core::Status s;
+    if (live.recovering) {
+      s = Resume(&live);
+      if (s.ok()) {
+        live.recovering = false;
+        delivered = true;
+        connected_.store(true, std::memory_order_release);
+        s = Deliver(&live);
+      } else {
+        const double lifetime_ms = live.subscription.publishing_interval_ms * live.subscription.lifetime_count;
+        const bool expired =
+            static_cast<double>(clock_->Steady() - live.lost_steady) >= lifetime_ms * core::kMillisecond;
+        if (s.code() == core::StatusCode::kNotFound || s.code() == core::StatusCode::kUnimplemented ||
+            s.code() == core::StatusCode::kPermissionDenied || expired) {
+          // The subscription cannot come back: what it held is lost. Record the gap and
+          // re-create at once.
+          {
+            std::lock_guard<std::mutex> lock(mu_);
+            stats_.last_error = s.ToString();
+          }
+          RecordGap(live.lost_at);
+          Count(&CollectorStats::gaps_recorded);
+          live = Live{};
+          continue;
+        }
+      }
+    } else {
+      s = RunSession(&live, &delivered);
+    }
     connected_.store(false, std::memory_order_release);
     if (stopping()) break;
+    if (delivered) {
+      // Before the loss is counted, so that whoever sees the count sees a gap stamp <= now.
+      live.lost_at = clock_->Now();
+      live.lost_steady = clock_->Steady();
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       stats_.last_error = s.ToString();
@@ -216,20 +255,71 @@ void Collector::Run() {
       }
     }
     if (delivered) {
-      RecordGap(clock_->Now());
-      backoff = options_.initial_backoff;  // the connection was good: retry soon
+      if (s.code() == core::StatusCode::kNotFound) {
+        // The subscription ended on the server (a Bad StatusChangeNotification): no resume.
+        RecordGap(live.lost_at);
+        Count(&CollectorStats::gaps_recorded);
+        live = Live{};
+      } else {
+        live.recovering = true;
+      }
+      backoff = options_.initial_backoff;  // the connection was good: retry at once, then soon
+      continue;
     }
     if (!WaitFor(backoff)) break;
     backoff = std::min(backoff * 2, options_.max_backoff);
   }
+  if (live.recovering) {
+    // Stopped before the subscription was resumed: nothing after the loss was received.
+    RecordGap(live.lost_at);
+    Count(&CollectorStats::gaps_recorded);
+  }
 }
 
-core::Status Collector::RunSession(bool* delivered) {
+core::Status Collector::Resume(Live* live) {
+  Client& client = *live->client;
+  core::Status s = client.Reactivate();
+  if (s.ok()) {
+    Count(&CollectorStats::reactivations);
+    return s;
+  }
+  if (s.code() != core::StatusCode::kNotFound) return s;  // e.g. still unreachable: later
+  // The session is gone; its subscription may not be (Part 4, 5.13.7).
+  SF_RETURN_IF_ERROR(client.RecreateSession());
+  auto transferred = client.TransferSubscriptions({live->subscription.id}, /*send_initial_values=*/true);
+  if (!transferred.ok()) {
+    if (transferred.status().code() == core::StatusCode::kAborted) {  // refused by the server
+      return core::Status::NotFound(transferred.status().ToString());
+    }
+    return transferred.status();
+  }
+  if (transferred->at(0).status & 0x80000000u) {
+    return core::Status::NotFound(fmt::format("TransferSubscriptions of subscription {}: {}", live->subscription.id,
+                                              StatusCodeName(transferred->at(0).status)));
+  }
+  Count(&CollectorStats::transfers);
+  return core::Status::OK();
+}
+
+void Collector::WritePublished(const PublishResult& published) {
+  core::SampleBatch batch;
+  const core::Timestamp received = clock_->Now();
+  for (const auto& change : published.data_changes) {
+    if (change.client_handle >= tags_.size()) continue;  // not ours: never guess a series
+    const Bound& b = tags_[change.client_handle];
+    core::Sample sample = SampleFromDataValue(change.value, b.tag.type, received);
+    batch.Add(b.series, sample.ts, std::move(sample.value), sample.quality);
+  }
+  Write(batch);
+}
+
+core::Status Collector::RunSession(Live* live, bool* delivered) {
   SF_ASSIGN_OR_RETURN(std::unique_ptr<Client> client, Client::Connect(options_.client));
   SubscriptionParams params;
   params.publishing_interval_ms = options_.publishing_interval_ms;
   params.max_keep_alive_count = options_.max_keep_alive_count;
-  params.lifetime_count = std::max<uint32_t>(3 * options_.max_keep_alive_count, 30);
+  params.lifetime_count = options_.lifetime_count != 0 ? options_.lifetime_count
+                                                       : std::max<uint32_t>(3 * options_.max_keep_alive_count, 30);
   SF_ASSIGN_OR_RETURN(SubscriptionInfo subscription, client->CreateSubscription(params));
   std::vector<MonitoredItemRequest> items(tags_.size());
   for (size_t i = 0; i < tags_.size(); ++i) {
@@ -252,34 +342,48 @@ core::Status Collector::RunSession(bool* delivered) {
     }
   }
   Write(refused);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++stats_.connects;
-  }
+  Count(&CollectorStats::connects);
   *delivered = true;
   connected_.store(true, std::memory_order_release);
+  live->client = std::move(client);
+  live->subscription = subscription;
+  return Deliver(live);
+}
 
+core::Status Collector::Deliver(Live* live) {
+  Client& client = *live->client;
+  const uint32_t id = live->subscription.id;
   while (!stopping()) {
-    auto published = client->Publish();
+    auto published = client.Publish();
     if (!published.ok()) return published.status();
-    core::SampleBatch batch;
-    const core::Timestamp received = clock_->Now();
-    for (const auto& change : published->data_changes) {
-      if (change.client_handle >= tags_.size()) continue;  // not ours: never guess a series
-      const Bound& b = tags_[change.client_handle];
-      core::Sample sample = SampleFromDataValue(change.value, b.tag.type, received);
-      batch.Add(b.series, sample.ts, std::move(sample.value), sample.quality);
+    // Messages sent while we were away: fetched again, oldest first, before this one.
+    uint32_t lost = published->lost_messages;
+    std::vector<PublishResult> again;
+    for (uint32_t number : published->missing_sequence_numbers) {
+      auto message = client.Republish(id, number);
+      if (message.ok()) {
+        again.push_back(std::move(*message));
+      } else if (message.status().code() == core::StatusCode::kNotFound) {
+        ++lost;  // BadMessageNotAvailable: the server dropped it
+      } else {
+        return message.status();
+      }
     }
-    Write(batch);
+    if (lost > 0) {
+      RecordGap(live->lost_steady != 0 ? live->lost_at : clock_->Now());
+      Count(&CollectorStats::gaps_recorded);
+    }
+    Count(&CollectorStats::republished_messages, again.size());
+    for (const auto& message : again) WritePublished(message);
+    WritePublished(*published);
     for (uint32_t status : published->status_changes) {
       if (status & 0x80000000u) {
-        return core::Status::Unavailable(fmt::format("subscription {} ended: {}", subscription.id,
-                                                     StatusCodeName(status)));
+        return core::Status::NotFound(fmt::format("subscription {} ended: {}", id, StatusCodeName(status)));
       }
     }
   }
-  client->DeleteSubscriptions({subscription.id}).status().IgnoreError();
-  return client->Close();
+  client.DeleteSubscriptions({id}).status().IgnoreError();
+  return client.Close();
 }
 
 }  // namespace shopfloor::connect::opcua

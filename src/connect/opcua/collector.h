@@ -8,10 +8,20 @@
 // response one SampleBatch written through the Writer. A tag the server refuses (e.g.
 // BadNodeIdUnknown) gets one sample with that code per session, so the reason is stored.
 //
-// Connection loss: the collector writes one sample per tag at the loss time with quality
-// BadNoCommunication (a recorded gap: no value is ever carried forward as good), then
-// reconnects with exponential backoff (initial_backoff doubling up to max_backoff, forever)
-// and re-creates the subscription. A loss is recorded once, not once per failed attempt.
+// Connection loss: the collector first tries to resume the session it had, so that no data
+// is lost: a new SecureChannel with ActivateSession for the existing session; if the server
+// no longer knows the session, a new session and TransferSubscriptions (initial values
+// sent). Either way the NotificationMessages sent while it was away are fetched with
+// Republish (Client::Publish reports them as missing_sequence_numbers). Attempts repeat with
+// exponential backoff (initial_backoff doubling up to max_backoff) while the subscription
+// can still be alive on the server (its revised lifetime since the loss).
+// A gap - one sample per tag at the loss time with quality BadNoCommunication, never a
+// value carried forward as good - is written only when data was actually lost: when the
+// subscription could not be resumed (the server lost it, e.g. after a restart; the transfer
+// failed; or its lifetime passed), and then the subscription is re-created; or when a
+// resumed subscription reports messages that are neither received nor available for
+// Republish (lost_messages, or Republish answers BadMessageNotAvailable). Stopping while a
+// resume is pending also records the gap. A loss is recorded once, not once per attempt.
 //
 // Threading: the public methods are thread-safe. Stop() returns once the thread has ended:
 // at once when it is waiting between attempts, otherwise after the Publish or connect in
@@ -50,6 +60,9 @@ struct CollectorOptions {
   double sampling_interval_ms = -1;  // -1: the publishing interval
   uint32_t max_keep_alive_count = 5;
   uint32_t queue_size = 10;
+  // Publishing intervals without a Publish before the server drops the subscription; also
+  // how long after a loss the collector tries to resume it. 0: max(3 * keep-alive, 30).
+  uint32_t lifetime_count = 0;
   core::Duration initial_backoff = 500 * core::kMillisecond;
   core::Duration max_backoff = 30 * core::kSecond;
 };
@@ -60,6 +73,12 @@ struct CollectorStats {
   uint64_t failed_attempts = 0;    // connects or subscriptions that failed
   uint64_t samples_written = 0;    // including gap and refused-tag samples
   uint64_t write_failures = 0;     // batches the Writer refused
+  // Recovery without data loss (see the header comment). Losses that were resumed are
+  // connection_losses - gaps_recorded.
+  uint64_t reactivations = 0;         // sessions activated again on a new channel
+  uint64_t transfers = 0;             // subscriptions transferred to a new session
+  uint64_t republished_messages = 0;  // NotificationMessages fetched with Republish
+  uint64_t gaps_recorded = 0;         // losses where data was lost (BadNoCommunication written)
   std::string last_error;          // the latest failure, empty if none
 };
 
@@ -87,10 +106,25 @@ class Collector {
     core::SeriesId series{};
   };
   Collector(std::vector<Bound> tags, ingest::Writer* writer, core::Clock* clock, CollectorOptions options);
+  // What survives a connection loss while the collector tries to resume it.
+  struct Live {
+    std::unique_ptr<Client> client;
+    SubscriptionInfo subscription;
+    bool recovering = false;        // lost; not yet resumed nor given up
+    core::Timestamp lost_at{};      // Clock::Now() at the loss: the gap's timestamp
+    int64_t lost_steady = 0;
+  };
   void Run();
   // One session: returns why it ended. *delivered is set once the subscription is up.
-  core::Status RunSession(bool* delivered);
+  core::Status RunSession(Live* live, bool* delivered);
+  // Resumes live->client's session and subscription (reactivate, or new session +
+  // transfer). kNotFound when the subscription is gone for good.
+  core::Status Resume(Live* live);
+  // The publish loop; returns why it ended.
+  core::Status Deliver(Live* live);
+  void WritePublished(const PublishResult& published);
   void RecordGap(core::Timestamp at);
+  void Count(uint64_t CollectorStats::*field, uint64_t n = 1);
   void Write(const core::SampleBatch& batch);
   // Waits up to d (Clock time, in slices so that Stop() is noticed within 20 ms); false
   // when stopping.

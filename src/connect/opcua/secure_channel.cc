@@ -85,12 +85,14 @@ core::Status DecodeResponseHeader(Decoder& d, ResponseHeader* header) {
   return Decode(d, &additional);
 }
 
-core::Status BeginResponse(Decoder& d, std::string_view service, uint32_t expected_type, uint32_t handle) {
+core::Status BeginResponse(Decoder& d, std::string_view service, uint32_t expected_type, uint32_t handle,
+                           uint32_t* code) {
   NodeId type;
   ResponseHeader header;
   core::Status s = Decode(d, &type);
   if (s.ok()) s = DecodeResponseHeader(d, &header);
   if (!s.ok()) return s.WithPrefix(fmt::format("{} response: ", service));
+  if (code) *code = header.service_result;
   if (header.request_handle != handle) {
     return core::Status::InvalidArgument(
         fmt::format("{} response: request handle {} does not match {}", service, header.request_handle, handle));

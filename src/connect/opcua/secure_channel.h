@@ -113,8 +113,10 @@ core::Status DecodeResponseHeader(Decoder& d, ResponseHeader* header);
 
 // Decodes the response type id and header, turns a ServiceFault or a bad serviceResult into
 // a Status naming the service and the code, and checks the type id and request handle.
-// On success `d` is positioned after the header.
-core::Status BeginResponse(Decoder& d, std::string_view service, uint32_t expected_type, uint32_t handle);
+// On success `d` is positioned after the header. `code`, when given, receives the
+// serviceResult (for callers that must tell failures apart).
+core::Status BeginResponse(Decoder& d, std::string_view service, uint32_t expected_type, uint32_t handle,
+                           uint32_t* code = nullptr);
 
 // "BadNodeIdUnknown" for well-known codes, else "0x80340000".
 std::string StatusCodeName(uint32_t code);

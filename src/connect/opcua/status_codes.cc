@@ -14,6 +14,7 @@ struct NamedCode {
 
 constexpr NamedCode kNames[] = {
     {0x00000000, "Good"},
+    {0x002D0000, "GoodSubscriptionTransferred"},
     {0x80010000, "BadUnexpectedError"},
     {0x80020000, "BadInternalError"},
     {0x80030000, "BadOutOfMemory"},
@@ -67,6 +68,9 @@ constexpr NamedCode kNames[] = {
     {0x807A0000, "BadSequenceNumberUnknown"},
     {0x807B0000, "BadMessageNotAvailable"},
     {0x807E0000, "BadTcpEndpointUrlInvalid"},
+    {0x80600000, "BadBrowseNameInvalid"},
+    {0x806E0000, "BadTooManyMatches"},
+    {0x806F0000, "BadNoMatch"},
     {0x80740000, "BadTypeMismatch"},
     {0x80860000, "BadSecurityChecksFailed"},
     {0x80870000, "BadRequestTooLarge"},

@@ -93,6 +93,12 @@ core::Status DecodePublish(Decoder& d, PublishResult* result) {
   SF_RETURN_IF_ERROR(d.Boolean(&result->more_notifications));
   SF_RETURN_IF_ERROR(d.UInt32(&result->sequence_number));
   SF_RETURN_IF_ERROR(d.Int64(&result->publish_time));
+  SF_RETURN_IF_ERROR(DecodeNotificationData(d, result));
+  SF_RETURN_IF_ERROR(DecodeStatusCodes(d, &result->ack_results));
+  return SkipDiagnosticInfos(d);
+}
+
+core::Status DecodeNotificationData(Decoder& d, PublishResult* result) {
   uint32_t n = 0;
   SF_RETURN_IF_ERROR(d.ArrayLength(&n, 3));
   result->keep_alive = n == 0;
@@ -112,8 +118,7 @@ core::Status DecodePublish(Decoder& d, PublishResult* result) {
       ++result->ignored_notifications;
     }
   }
-  SF_RETURN_IF_ERROR(DecodeStatusCodes(d, &result->ack_results));
-  return SkipDiagnosticInfos(d);
+  return core::Status::OK();
 }
 
 core::Status DecodeEuRange(const ExtensionObject& object, EuRange* range) {
@@ -262,6 +267,7 @@ core::Result<PublishResult> Client::Publish() {
   SF_RETURN_IF_ERROR(CheckResultCount("Publish acknowledgement", result.ack_results.size(), pending_acks_.size()));
   pending_acks_.clear();
   if (!result.keep_alive) pending_acks_.push_back({result.subscription_id, result.sequence_number});
+  NoteSequence(&result);  // republish.cc
   return result;
 }
 

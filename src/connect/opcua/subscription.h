@@ -84,6 +84,18 @@ struct PublishResult {
   std::vector<uint32_t> status_changes;  // StatusChangeNotification codes (e.g. BadTimeout)
   uint32_t ignored_notifications = 0;    // events and unknown notification types
   std::vector<uint32_t> ack_results;     // one per acknowledgement sent with the request
+  // Filled by Client::Publish from the sequence numbers this client has seen (republish.cc):
+  // the numbers between the last message received and this one that the server still
+  // holds (available, so Client::Republish can fetch them, oldest first), and how many
+  // are gone for good (neither received nor available: data lost).
+  std::vector<uint32_t> missing_sequence_numbers;
+  uint32_t lost_messages = 0;
+};
+
+// TransferSubscriptions result (Part 4, 5.13.7): per subscription.
+struct TransferResult {
+  uint32_t status = 0;
+  std::vector<uint32_t> available_sequence_numbers;
 };
 
 struct SubscriptionAcknowledgement {
@@ -95,6 +107,13 @@ struct SubscriptionAcknowledgement {
 core::Status DecodeCreateSubscription(Decoder& d, SubscriptionInfo* info);
 core::Status DecodeMonitoredItemResults(Decoder& d, std::vector<MonitoredItemResult>* results);
 core::Status DecodePublish(Decoder& d, PublishResult* result);
+// The NotificationData array of a NotificationMessage (sets keep_alive, data_changes,
+// status_changes, ignored_notifications).
+core::Status DecodeNotificationData(Decoder& d, PublishResult* result);
+// Republish response body: a NotificationMessage (sequence number, publish time, data).
+core::Status DecodeRepublish(Decoder& d, PublishResult* result);
+// TransferSubscriptions response body: TransferResult[] then DiagnosticInfo[].
+core::Status DecodeTransferResults(Decoder& d, std::vector<TransferResult>* results);
 // The body of a Range ExtensionObject.
 core::Status DecodeEuRange(const ExtensionObject& object, EuRange* range);
 

@@ -1,11 +1,16 @@
 // node-opcua server for the Shopfloor OPC UA client tests.
-// Usage: node server.js PORT [MAX_NODES_PER_READ] [--changing=N] [--change-ms=MS]
+// Usage: node server.js PORT [MAX_NODES_PER_READ] [--changing=N] [--change-ms=MS] [--max-translate=N]
+//        [--allow-anonymous-transfer=1]
 // Listens on 127.0.0.1:PORT with SecurityPolicy None, anonymous login allowed and one user
 // (operator/secret). Namespace "urn:shopfloor:test" holds Plant/Scalars (every built-in
 // scalar type, read-only, known values), Plant/Arrays, Plant/Setpoints/Speed (writable
 // Double), Plant/Setpoints/Clamped (a writable Double the server clamps to 0..100) and
 // Plant/Area1/Line1/Cell1 (a folder tree). Plant/Deadband holds writable Doubles
-// for deadband tests: Abs (no EURange) and Pct (an AnalogItem with EURange 0..200).
+// for deadband tests: Abs (no EURange) and Pct (an AnalogItem with EURange 0..200 and
+// EngineeringUnits degree Celsius, "°C"). --max-translate=N publishes
+// MaxNodesPerTranslateBrowsePathsToNodeIds = N (the server refuses larger requests).
+// --allow-anonymous-transfer=1 lets TransferSubscriptions move a subscription between
+// anonymous sessions on SecurityPolicy None (refused with BadUserAccessDenied otherwise).
 // --changing=N adds Plant/Changing/V0..V(N-1), Doubles that all step by 1 every MS
 // milliseconds (default 200), value i + step, for subscription tests.
 // --secure also offers SecurityPolicy Basic256Sha256 with modes Sign and SignAndEncrypt
@@ -23,6 +28,7 @@ const { StatusCodes } = require("node-opcua-status-code");
 const { OPCUACertificateManager } = require("node-opcua-certificate-manager");
 const { QualifiedName, LocalizedText } = require("node-opcua-data-model");
 const { coerceNodeId } = require("node-opcua-nodeid");
+const { standardUnits } = require("node-opcua-data-access");
 
 const port = parseInt(process.argv[2], 10);
 const maxNodesPerRead = parseInt(process.argv[3] || "0", 10);
@@ -34,6 +40,8 @@ const changing = flag("changing", 0);
 const changeMs = flag("change-ms", 200);
 const secure = process.argv.includes("--secure");
 const pkiArg = process.argv.slice(2).find((a) => a.startsWith("--pki="));
+const maxTranslate = flag("max-translate", 0);
+const allowAnonymousTransfer = flag("allow-anonymous-transfer", 0) === 1;
 if (!(port > 0)) {
   console.error("usage: node server.js PORT [MAX_NODES_PER_READ]");
   process.exit(2);
@@ -59,8 +67,14 @@ async function main() {
     securityModes: secure ? [1, 2, 3] : [1],  // MessageSecurityMode None, Sign, SignAndEncrypt
     allowAnonymous: true,
     userManager: { isValidUser: (user, password) => user === "operator" && password === "secret" },
-    serverCapabilities: maxNodesPerRead > 0 ? { operationLimits: { maxNodesPerRead } } : undefined,
+    serverCapabilities: {
+      operationLimits: {
+        ...(maxNodesPerRead > 0 ? { maxNodesPerRead } : {}),
+        ...(maxTranslate > 0 ? { maxNodesPerTranslateBrowsePathsToNodeIds: maxTranslate } : {}),
+      },
+    },
     buildInfo: { productName: "shopfloor-opcua-peer" },
+    allowAnonymousSubscriptionTransferOnUnsecuredChannel: allowAnonymousTransfer,
   });
   await server.initialize();
   const addressSpace = server.engine.addressSpace;
@@ -102,6 +116,7 @@ async function main() {
     const dataType = DataType[typeName];
     const variable = ns.addVariable({
       componentOf: scalars, browseName: typeName, nodeId: `s=Scalars.${typeName}`, dataType: typeName,
+      accessLevel: "CurrentRead", userAccessLevel: "CurrentRead",  // read-only (node-opcua's default is writable)
     });
     variable.setValueFromSource(new Variant({ dataType, arrayType: VariantArrayType.Scalar, value }), StatusCodes.Good,
       sourceTimestamp);
@@ -171,6 +186,7 @@ async function main() {
   const pct = ns.addAnalogDataItem({
     componentOf: deadband, browseName: "Pct", nodeId: "s=Deadband.Pct", dataType: "Double",
     engineeringUnitsRange: { low: 0, high: 200 },
+    engineeringUnits: standardUnits.degree_celsius,
     accessLevel: "CurrentRead | CurrentWrite", userAccessLevel: "CurrentRead | CurrentWrite",
   });
   pct.setValueFromSource(new Variant({ dataType: DataType.Double, value: 100.0 }));
