@@ -190,6 +190,7 @@ void Collector::Write(const core::SampleBatch& batch) {
   } else {
     ++stats_.write_failures;
     stats_.last_error = s.WithPrefix("writing samples").ToString();
+    stats_.last_error_at = clock_->Now();
   }
 }
 
@@ -209,6 +210,7 @@ void Collector::Run() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       stats_.last_error = s.ToString();
+      stats_.last_error_at = clock_->Now();
       if (delivered) {
         ++stats_.connection_losses;
       } else {
@@ -216,7 +218,8 @@ void Collector::Run() {
       }
     }
     if (delivered) {
-      RecordGap(clock_->Now());
+      gap_at_ = clock_->Now();
+      RecordGap(gap_at_);
       backoff = options_.initial_backoff;  // the connection was good: retry soon
     }
     if (!WaitFor(backoff)) break;
@@ -264,11 +267,23 @@ core::Status Collector::RunSession(bool* delivered) {
     if (!published.ok()) return published.status();
     core::SampleBatch batch;
     const core::Timestamp received = clock_->Now();
+    uint64_t restamped = 0;
     for (const auto& change : published->data_changes) {
       if (change.client_handle >= tags_.size()) continue;  // not ours: never guess a series
       const Bound& b = tags_[change.client_handle];
       core::Sample sample = SampleFromDataValue(change.value, b.tag.type, received);
+      if (gap_at_ != 0 && sample.ts <= gap_at_) {
+        // A value from before the loss, delivered again (see the header): stamp it after the gap.
+        const auto& server_ts = change.value.server_timestamp;
+        const core::Timestamp server = server_ts && *server_ts > 0 ? UaTicksToTimestamp(*server_ts) : 0;
+        sample.ts = server > gap_at_ ? server : std::max(received, gap_at_ + 1);
+        ++restamped;
+      }
       batch.Add(b.series, sample.ts, std::move(sample.value), sample.quality);
+    }
+    if (restamped != 0) {
+      std::lock_guard<std::mutex> lock(mu_);
+      stats_.restamped += restamped;
     }
     Write(batch);
     for (uint32_t status : published->status_changes) {

@@ -13,6 +13,13 @@
 // reconnects with exponential backoff (initial_backoff doubling up to max_backoff, forever)
 // and re-creates the subscription. A loss is recorded once, not once per failed attempt.
 //
+// Re-stamping: after a reconnect the server delivers every item's current value again,
+// with the source timestamp it had before the loss. Stored as is, that sample would land
+// before the gap sample and Latest() would stay BadNoCommunication until the value
+// changed. So a value whose timestamp is not after the recorded gap is stored at the
+// server timestamp when that is after the gap, else at the time it was received: "this
+// value was current when we reconnected". History before the gap is never rewritten.
+//
 // Threading: the public methods are thread-safe. Stop() returns once the thread has ended:
 // at once when it is waiting between attempts, otherwise after the Publish or connect in
 // progress (at most the keep-alive period, publishing_interval_ms * max_keep_alive_count,
@@ -60,7 +67,9 @@ struct CollectorStats {
   uint64_t failed_attempts = 0;    // connects or subscriptions that failed
   uint64_t samples_written = 0;    // including gap and refused-tag samples
   uint64_t write_failures = 0;     // batches the Writer refused
+  uint64_t restamped = 0;          // re-delivered values stamped after the gap (see Restamp)
   std::string last_error;          // the latest failure, empty if none
+  core::Timestamp last_error_at = 0;  // Clock::Now() of last_error; 0 if none
 };
 
 class Collector {
@@ -101,6 +110,7 @@ class Collector {
   ingest::Writer* const writer_;
   core::Clock* const clock_;
   const CollectorOptions options_;
+  core::Timestamp gap_at_ = 0;  // the latest recorded gap; touched by the run thread only
   std::atomic<bool> stop_{false};
   std::atomic<bool> connected_{false};
   std::thread thread_;
