@@ -1,6 +1,7 @@
 #include "app/opcua_sources.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 
 #include <fmt/format.h>
@@ -245,11 +246,11 @@ void OpcUaSources::RestartLoop() {
       cv_.wait(lock);
       continue;
     }
-    // Debounce on the Clock: wait in slices until no change came for restart_debounce.
+    // Debounce on the Clock's steady time, waking every 20 ms of real time: a condition
+    // variable rather than Clock::SleepFor, so that Stop() is never stuck behind a SimClock
+    // nobody advances.
     if (clock_->Steady() - dirty_at_ < options_.restart_debounce) {
-      lock.unlock();
-      clock_->SleepFor(kRestartSlice);
-      lock.lock();
+      cv_.wait_for(lock, std::chrono::nanoseconds(kRestartSlice));
       continue;
     }
     dirty_ = false;
