@@ -59,6 +59,7 @@ enterprise:
                 - {{name: clamped, type: double, writable: true, range: [0, 1000], binding: {{address: "ns=1;s=Setpoints.Clamped"}}}}
                 - {{name: v0, type: double, binding: {{address: "ns=1;s=Changing.V0"}}}}
                 - {{name: pi, type: double, binding: {{address: "ns=1;s=Scalars.Double"}}}}
+                - {{name: slow, type: double, writable: true, binding: {{address: "ns=1;s=Setpoints.Slow"}}}}
             - name: m2
               source: ua-locked
               tags:
@@ -201,7 +202,7 @@ TEST_F(OpcUaServeTest, CollectsIntoStorageAndTwins) {
 
   server::SourceStatus ua = Source("ua");
   EXPECT_EQ(ua.state, "connected");
-  EXPECT_EQ(ua.tags, 4u);
+  EXPECT_EQ(ua.tags, 5u);
   EXPECT_EQ(ua.connects, 1u);
   EXPECT_GT(ua.samples, 4u);
   // The source whose password variable is unset does not run, and says why.
@@ -221,7 +222,7 @@ TEST_F(OpcUaServeTest, CollectsIntoStorageAndTwins) {
   EXPECT_THAT(metrics, HasSubstr("shopfloor_source_up{source=\"ua\"} 1"));
   EXPECT_THAT(metrics, HasSubstr("shopfloor_source_up{source=\"ua-locked\"} 0"));
   EXPECT_THAT(metrics, HasSubstr("shopfloor_source_connects_total{source=\"ua\"} 1"));
-  EXPECT_THAT(metrics, HasSubstr("shopfloor_source_tags{source=\"ua\"} 4"));
+  EXPECT_THAT(metrics, HasSubstr("shopfloor_source_tags{source=\"ua\"} 5"));
 }
 
 TEST_F(OpcUaServeTest, DesiredValuesAreWrittenAndVerified) {
@@ -283,6 +284,35 @@ TEST_F(OpcUaServeTest, DesiredValuesAreWrittenAndVerified) {
               HasSubstr("shopfloor_setpoint_writes_total{source=\"ua\",result=\"failed\"} 1"));
 }
 
+// Setpoints.Slow answers a write after 4 s, past the source's 2 s timeout: the outcome is
+// unknown, recorded as such, and the write is not sent again.
+TEST_F(OpcUaServeTest, AWriteWithoutAnAnswerIsUnknownAndNeverRetried) {
+  ASSERT_TRUE(WaitUntil([&] { return Source("ua").state == "connected"; })) << Source("ua").last_error;
+  server::HttpResponse r = Call("PATCH", AssetUrl("/twin/desired"), R"({"slow": 7.5})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_TRUE(WaitUntil([&] { return SetpointAudit().size() == 1; }));
+  EXPECT_THAT(SetpointAudit()[0].result, StartsWith("unknown: "));
+  EXPECT_THAT(SetpointAudit()[0].result, HasSubstr("not retried"));
+  ASSERT_EQ(Events("twin.write_unknown").size(), 1u);
+  EXPECT_EQ(Source("ua").setpoints_unknown, 1u);
+  // The device applies it late; it saw exactly one write, also after the delay has passed.
+  ASSERT_TRUE(WaitUntil([&] { return ServerDouble("ns=1;s=Setpoints.Slow") == 7.5; }));
+  ::usleep(1'000'000);
+  connect::opcua::ClientOptions o;
+  o.endpoint_url = peer_.url();
+  auto client = connect::opcua::Client::Connect(o);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  auto writes = (*client)->Read({connect::opcua::ReadValueId{*connect::opcua::ParseNodeId("ns=1;s=Setpoints.SlowWrites")}});
+  ASSERT_TRUE(writes.ok() && writes->at(0).value);
+  EXPECT_EQ(std::get<uint32_t>(writes->at(0).value->scalar), 1u);
+  EXPECT_EQ(SetpointAudit().size(), 1u);
+  // The next write goes out on a fresh connection and succeeds.
+  r = Call("PATCH", AssetUrl("/twin/desired"), R"({"speed": 11})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_TRUE(WaitUntil([&] { return SetpointAudit().size() == 2; }));
+  EXPECT_EQ(SetpointAudit()[1].result, "ok");
+}
+
 TEST_F(OpcUaServeTest, ModelChangesRestartTheCollectorDebounced) {
   ASSERT_TRUE(WaitUntil([&] { return Source("ua").state == "connected"; })) << Source("ua").last_error;
   auto asset = rt_->assets()->FindAsset(kMachine);
@@ -302,7 +332,7 @@ TEST_F(OpcUaServeTest, ModelChangesRestartTheCollectorDebounced) {
   EXPECT_EQ(Latest("u16")->value, core::Value(int64_t{60000}));
   server::SourceStatus ua = Source("ua");
   EXPECT_EQ(ua.restarts, 1u);
-  EXPECT_EQ(ua.tags, 6u);
+  EXPECT_EQ(ua.tags, 7u);
   EXPECT_TRUE(WaitUntil([&] { return Source("ua").connects == 2; }));
 
   // An edit that does not touch a binding restarts nothing.
@@ -312,7 +342,7 @@ TEST_F(OpcUaServeTest, ModelChangesRestartTheCollectorDebounced) {
   // Removing a tag restarts once more, without it.
   ASSERT_TRUE(rt_->assets()->DeleteTag("test", asset->id, "u16").ok());
   ASSERT_TRUE(WaitUntil([&] { return Source("ua").restarts == 2 && Source("ua").state == "connected"; }));
-  EXPECT_EQ(Source("ua").tags, 5u);
+  EXPECT_EQ(Source("ua").tags, 6u);
   EXPECT_EQ(Source("ua").connects, 3u);
 
   // A rebinding to a bad NodeId: the tag is left out and the reason is visible.
@@ -320,7 +350,7 @@ TEST_F(OpcUaServeTest, ModelChangesRestartTheCollectorDebounced) {
   bad.binding = model::TagBinding{"ua", "ns=1;x=nope"};
   ASSERT_TRUE(rt_->assets()->UpsertTag("test", asset->id, bad).ok());
   ASSERT_TRUE(WaitUntil([&] { return Source("ua").restarts == 3; }));
-  EXPECT_EQ(Source("ua").tags, 4u);
+  EXPECT_EQ(Source("ua").tags, 5u);
   EXPECT_THAT(Source("ua").last_error, HasSubstr("i32 not collected"));
 }
 
