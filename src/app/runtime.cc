@@ -33,6 +33,7 @@ ingest::Event ToEvent(const model::ModelEvent& e) {
 
 core::Result<std::unique_ptr<Runtime>> Runtime::Start(RuntimeOptions options, core::Clock* clock) {
   SF_ASSIGN_OR_RETURN(std::unique_ptr<Runtime> rt, Open(std::move(options), clock));
+  rt->StartSources();
   SF_RETURN_IF_ERROR(rt->StartHttp());
   return rt;
 }
@@ -47,6 +48,8 @@ core::Status Runtime::StartHttp() {
   }
   return core::Status::OK();
 }
+
+void Runtime::StartSources() { opcua_sources_->Start(); }
 
 core::Result<std::unique_ptr<Runtime>> Runtime::Open(RuntimeOptions options, core::Clock* clock) {
   std::unique_ptr<Runtime> rt(new Runtime());
@@ -102,7 +105,17 @@ core::Result<std::unique_ptr<Runtime>> Runtime::Open(RuntimeOptions options, cor
   model::TwinStore* twins = rt->twins_.get();
   ingest::Bus* bus = &rt->bus_;
   rt->twin_feed_ = bus->SubscribeSamples([twins](const core::SampleBatch& batch) { twins->OnSamples(batch); });
-  twins->SetListener([bus](const model::ModelEvent& e) { bus->PublishEvent(ToEvent(e)); });
+  OpcUaSourcesOptions sources_options;
+  sources_options.pki_dir = dir + "/pki/opcua";
+  SF_ASSIGN_OR_RETURN(rt->opcua_sources_,
+                      OpcUaSources::Create(config, rt->assets_.get(), rt->writer_.get(), bus, rt->audit_.get(),
+                                           &rt->metrics_, clock, std::move(sources_options)));
+  OpcUaSources* sources = rt->opcua_sources_.get();
+  twins->SetListener([bus, sources](const model::ModelEvent& e) {
+    bus->PublishEvent(ToEvent(e));
+    sources->OnDesired(e);
+  });
+  rt->sources_listener_ = rt->assets_->AddListener([sources](const model::ModelEvent&) { sources->OnModelChanged(); });
   rt->model_listener_ = rt->assets_->AddListener([bus, twins](const model::ModelEvent& e) {
     core::Status s = twins->Rebuild();
     if (!s.ok()) SF_LOG(error, "twins.rebuild_failed", "error=\"{}\"", s.ToString());
@@ -125,6 +138,7 @@ core::Result<std::unique_ptr<Runtime>> Runtime::Open(RuntimeOptions options, cor
   services.twins = twins;
   services.metrics = &rt->metrics_;
   services.config = config;
+  services.sources = [sources] { return sources->Status(); };
   return rt;
 }
 
@@ -151,7 +165,9 @@ Runtime::~Runtime() {
   server_.reset();
   twin_feed_.Reset();
   if (assets_ && model_listener_ != 0) assets_->RemoveListener(model_listener_);
+  if (assets_ && sources_listener_ != 0) assets_->RemoveListener(sources_listener_);
   if (twins_) twins_->SetListener(nullptr);
+  opcua_sources_.reset();  // stops collectors and setpoint writers while the writer lives
   events_.reset();
   writer_.reset();
   twins_.reset();

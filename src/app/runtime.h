@@ -1,6 +1,7 @@
 // Runtime: everything a running Shopfloor holds, opened in dependency order and closed in
 // reverse: storage, the metadata database (users, audit, asset model, twins, events), the
-// bus and the durable writer, metrics, and the HTTP server. `serve` runs one; `demo` will
+// bus and the durable writer, the source connectors (collectors and setpoint writes),
+// metrics, and the HTTP server. `serve` runs one; `demo` will
 // run one beside the simulator; the API tests build theirs with Open() and no sockets, so
 // they exercise exactly this wiring.
 #pragma once
@@ -9,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "app/opcua_sources.h"
 #include "auth/audit.h"
 #include "auth/auth.h"
 #include "core/metrics.h"
@@ -40,6 +42,9 @@ class Runtime {
   // Opens everything but the HTTP server (tests drive server::Api on services() directly).
   static core::Result<std::unique_ptr<Runtime>> Open(RuntimeOptions options, core::Clock* clock);
   core::Status StartHttp();
+  // Starts the connectors of the config's sources (OPC UA: OpcUaSources). Start() calls it
+  // before StartHttp(); Open() alone collects nothing and writes no setpoints.
+  void StartSources();
   ~Runtime();  // stops the server first, then closes in reverse order
 
   // What the server serves; valid while the Runtime lives.
@@ -51,6 +56,7 @@ class Runtime {
   ingest::EventLog* events() const { return events_.get(); }
   model::AssetStore* assets() const { return assets_.get(); }
   ingest::Writer* writer() const { return writer_.get(); }
+  OpcUaSources* opcua_sources() const { return opcua_sources_.get(); }
   storage::Storage* storage() const { return storage_.get(); }
   const std::string& durability() const { return durability_; }
 
@@ -74,6 +80,8 @@ class Runtime {
   std::unique_ptr<ingest::EventLog> events_;
   ingest::Bus::Subscription twin_feed_;
   int model_listener_ = 0;
+  std::unique_ptr<OpcUaSources> opcua_sources_;  // after the writer, stopped before it
+  int sources_listener_ = 0;
   server::Services services_;
   std::unique_ptr<server::HttpServer> server_;
 };

@@ -92,6 +92,10 @@ void WriteSources(Writer& w, const PlantConfig& sections) {
       case Protocol::kOpcUa:
         options = {fmt::format("security_policy: {}", o.security_policy),
                    fmt::format("security_mode: {}", o.security_mode), fmt::format("timeout: {}", Duration(o.timeout))};
+        if (!o.username.empty()) {
+          options.push_back(fmt::format("username: {}", Q(o.username)));
+          options.push_back(fmt::format("password_env: {}", o.password_env));
+        }
         break;
       case Protocol::kMqtt:
         options = {fmt::format("qos: {}", o.qos)};

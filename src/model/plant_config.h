@@ -105,6 +105,8 @@ struct SourceOptions {
   // opcua
   std::string security_policy = "None";  // None | Basic256Sha256 | Aes128_Sha256_RsaOaep | Aes256_Sha256_RsaPss
   std::string security_mode = "None";    // None | Sign | SignAndEncrypt (None iff policy None)
+  std::string username;                  // empty: anonymous; set iff password_env is set
+  std::string password_env;              // name of the environment variable holding the password
   // mqtt, sparkplug
   std::string client_id;                 // empty: derived from the source name
   int qos = 1;                           // 0..2

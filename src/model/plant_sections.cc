@@ -1,5 +1,6 @@
 // The flat sections of the plant configuration: tags, sources, storage and server.
 #include <charconv>
+#include <cctype>
 #include <cmath>
 #include <string>
 #include <string_view>
@@ -117,6 +118,42 @@ bool IsValidGlob(std::string_view glob) {
   return true;
 }
 
+bool IsEnvVarName(std::string_view name) {
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
+  for (char c : name) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
+  }
+  return true;
+}
+
+// username + password_env (the name of an environment variable holding the password, read
+// when the source connects). The password itself never goes in the file.
+void ParseOpcUaCredentials(MapReader& reader, SourceOptions* options) {
+  if (reader.Has("password")) {
+    reader.Problem("password", "passwords never go in the configuration file; put it in an environment "
+                               "variable and name that variable in password_env");
+  }
+  if (auto v = reader.String("username")) {
+    if (v->empty()) {
+      reader.Problem("username", "must not be empty (leave it out for anonymous login)");
+    } else {
+      options->username = *v;
+    }
+  }
+  if (auto v = reader.String("password_env")) {
+    if (!IsEnvVarName(*v)) {
+      reader.Problem("password_env", fmt::format("must name an environment variable ([A-Za-z_][A-Za-z0-9_]*), got \"{}\"", *v));
+    } else {
+      options->password_env = *v;
+    }
+  }
+  if (reader.Has("username") != reader.Has("password_env")) {
+    reader.Problem(reader.Has("username") ? "username" : "password_env",
+                   "username and password_env go together (password_env names the environment variable "
+                   "holding the user's password)");
+  }
+}
+
 void ParseOptions(MapReader& source, Protocol protocol, SourceConfig* out, Problems* problems) {
   std::optional<YAML::Node> node = source.Map("options");
   if (!node) {
@@ -138,7 +175,9 @@ void ParseOptions(MapReader& source, Protocol protocol, SourceConfig* out, Probl
       break;
     }
     case Protocol::kOpcUa: {
-      MapReader reader(*node, where, what, {"security_policy", "security_mode", "timeout"}, problems);
+      MapReader reader(*node, where, what,
+                       {"security_policy", "security_mode", "timeout", "username", "password_env", "password"},
+                       problems);
       static constexpr std::string_view kPolicies[] = {"None", "Basic256Sha256", "Aes128_Sha256_RsaOaep",
                                                        "Aes256_Sha256_RsaPss"};
       static constexpr std::string_view kModes[] = {"None", "Sign", "SignAndEncrypt"};
@@ -155,6 +194,7 @@ void ParseOptions(MapReader& source, Protocol protocol, SourceConfig* out, Probl
                                    policy_none ? "None" : "Sign or SignAndEncrypt", options.security_mode));
       }
       if (auto v = reader.Duration("timeout")) options.timeout = *v;
+      ParseOpcUaCredentials(reader, &options);
       reader.Finish();
       break;
     }

@@ -157,6 +157,7 @@ bool Api::ServiceAvailable(const Route& route) const {
   if (tag == "assets" || tag == "types") return services_.assets != nullptr;
   if (tag == "twins") return services_.twins != nullptr && services_.assets != nullptr;
   if (tag == "events") return services_.events != nullptr;
+  if (tag == "sources") return static_cast<bool>(services_.sources);
   return true;
 }
 
@@ -167,6 +168,7 @@ void Api::AddRoutes() {
   AddModelRoutes();
   AddTwinRoutes();
   AddAdminRoutes();
+  AddSourceRoutes();
 }
 
 namespace {

@@ -70,6 +70,7 @@ class Api {
   void AddModelRoutes();
   void AddTwinRoutes();
   void AddAdminRoutes();
+  void AddSourceRoutes();
 
   // /write and /api/v2/write (InfluxDB compatible). Error bodies are InfluxDB's
   // {"error":"line 3: ..."} so Telegraf logs them.

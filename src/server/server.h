@@ -22,8 +22,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/core.h"
 
@@ -78,6 +80,27 @@ struct HttpServerOptions {
 // and clock are required. users (with audit) is required unless options.allow_anonymous.
 // Without assets/twins the model routes answer 503; without a writer, writes go straight to
 // storage and nothing is published on the bus.
+// The state of one data source's connector, for /api/v1/sources. Counters are totals
+// since the server started (across collector restarts).
+struct SourceStatus {
+  std::string name;
+  std::string protocol;
+  std::string endpoint;
+  std::string state;  // "connected", "connecting", "restarting", "idle" (no bound tags), "error"
+  size_t tags = 0;    // bound tags being collected
+  std::string last_error;
+  core::Timestamp last_error_at = 0;
+  uint64_t connects = 0;
+  uint64_t connection_losses = 0;
+  uint64_t failed_attempts = 0;
+  uint64_t samples = 0;
+  uint64_t restamped = 0;
+  uint64_t restarts = 0;  // collector restarts after model changes
+  uint64_t setpoints_ok = 0;
+  uint64_t setpoints_failed = 0;
+  uint64_t setpoints_unknown = 0;  // outcome unknown (e.g. timeout); never retried
+};
+
 struct Services {
   storage::Storage* storage = nullptr;
   core::Clock* clock = nullptr;
@@ -90,6 +113,7 @@ struct Services {
   model::TwinStore* twins = nullptr;
   core::MetricsRegistry* metrics = nullptr;
   const model::PlantConfig* config = nullptr;  // sources/storage/server sections for export
+  std::function<std::vector<SourceStatus>()> sources;  // connector states; empty: none run
 };
 
 class HttpServer {

@@ -124,6 +124,7 @@ std::vector<Example> Examples() {
       {"get/api/v1/users/{name}/tokens", {{"name", "probe-user"}}},
       {"get/api/v1/audit", {}, "?action=twin.&limit=10"},
       {"get/api/v1/audit/verify"},
+      {"get/api/v1/sources"},
       // Deletions, on the objects made above.
       {"delete/api/v1/tokens/{id}", {{"id", "${token_id}"}}},
       {"delete/api/v1/assets/{asset}/tags/{tag}", {{"asset", kProbeAsset}, {"tag", "pressure"}}},

@@ -568,5 +568,37 @@ TEST(PlantConfig, LoadFileThroughEnv) {
   EXPECT_EQ(problems.size(), 1u);
 }
 
+TEST(PlantConfig, OpcUaCredentials) {
+  PlantConfig config = ParseOk(R"(
+sources:
+  - {name: a, protocol: opcua, endpoint: "h:4840", options: {username: operator, password_env: SF_OPCUA_PASSWORD}}
+  - {name: b, protocol: opcua, endpoint: "h:4840"}
+enterprise: {name: acme, sites: []}
+)");
+  ASSERT_EQ(config.sources.size(), 2u);
+  EXPECT_EQ(config.sources[0].options.username, "operator");
+  EXPECT_EQ(config.sources[0].options.password_env, "SF_OPCUA_PASSWORD");
+  EXPECT_EQ(config.sources[1].options.username, "");
+  EXPECT_EQ(config.sources[1].options.password_env, "");
+
+  auto problems = ProblemsOf(R"(
+sources:
+  - {name: a, protocol: opcua, endpoint: "h:1", options: {username: op, password: secret, password_env: P}}
+  - {name: b, protocol: opcua, endpoint: "h:1", options: {username: op}}
+  - {name: c, protocol: opcua, endpoint: "h:1", options: {password_env: P}}
+  - {name: d, protocol: opcua, endpoint: "h:1", options: {username: op, password_env: "1-bad"}}
+  - {name: e, protocol: modbus, endpoint: "h:1", options: {username: op}}
+enterprise: {name: acme, sites: []}
+)");
+  ASSERT_EQ(problems.size(), 5u) << ::testing::PrintToString(problems);
+  EXPECT_THAT(problems[0], HasSubstr("source \"a\" options: passwords never go in the "
+                                              "configuration file"));
+  EXPECT_THAT(problems[1], HasSubstr("source \"b\" options: username and password_env go together"));
+  EXPECT_THAT(problems[2], HasSubstr("source \"c\" options: username and password_env go together"));
+  EXPECT_THAT(problems[3], HasSubstr("source \"d\" options: must name an environment variable"));
+  EXPECT_THAT(problems[4], HasSubstr("source \"e\" options: unknown key \"username\""));
+}
+
 }  // namespace
 }  // namespace shopfloor::model
+

@@ -286,6 +286,7 @@ class ApiRolesTest : public ::testing::Test {
          {"asset", Rule::kSite, fixed("/api/v1/events?asset=" + machine)}});
     Add("GET", "/api/v1/audit", {{"", Rule::kPlant, fixed("/api/v1/audit?limit=20&action=user.")}});
     Add("GET", "/api/v1/audit/verify", {{"", Rule::kPlant, fixed("/api/v1/audit/verify")}});
+    Add("GET", "/api/v1/sources", {{"", Rule::kPlant, fixed("/api/v1/sources")}});
     Add("GET", "/api/v1/openapi.json", {{"", Rule::kAny, fixed("/api/v1/openapi.json")}});
     Add("GET", "/metrics", {{"", Rule::kAny, fixed("/metrics")}});
     Add("GET", "/api/v1/health", {{"", Rule::kAny, fixed("/api/v1/health")}});

@@ -190,10 +190,12 @@ void Collector::Write(const core::SampleBatch& batch) {
   } else {
     ++stats_.write_failures;
     stats_.last_error = s.WithPrefix("writing samples").ToString();
+    stats_.last_error_at = clock_->Now();
   }
 }
 
 void Collector::RecordGap(core::Timestamp at) {
+  gap_at_ = std::max(gap_at_, at);
   core::SampleBatch batch;
   for (const Bound& b : tags_) batch.Add(b.series, at, ZeroOf(b.tag.type), core::Quality::BadNoCommunication());
   Write(batch);
@@ -248,6 +250,7 @@ void Collector::Run() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       stats_.last_error = s.ToString();
+      stats_.last_error_at = clock_->Now();
       if (delivered) {
         ++stats_.connection_losses;
       } else {
@@ -304,12 +307,21 @@ core::Status Collector::Resume(Live* live) {
 void Collector::WritePublished(const PublishResult& published) {
   core::SampleBatch batch;
   const core::Timestamp received = clock_->Now();
+  uint64_t restamped = 0;
   for (const auto& change : published.data_changes) {
     if (change.client_handle >= tags_.size()) continue;  // not ours: never guess a series
     const Bound& b = tags_[change.client_handle];
     core::Sample sample = SampleFromDataValue(change.value, b.tag.type, received);
+    if (gap_at_ != 0 && sample.ts <= gap_at_) {
+      // A value from before the loss, delivered again (see the header): stamp it after the gap.
+      const auto& server_ts = change.value.server_timestamp;
+      const core::Timestamp server = server_ts && *server_ts > 0 ? UaTicksToTimestamp(*server_ts) : 0;
+      sample.ts = server > gap_at_ ? server : std::max(received, gap_at_ + 1);
+      ++restamped;
+    }
     batch.Add(b.series, sample.ts, std::move(sample.value), sample.quality);
   }
+  if (restamped != 0) Count(&CollectorStats::restamped, restamped);
   Write(batch);
 }
 

@@ -23,6 +23,13 @@
 // Republish (lost_messages, or Republish answers BadMessageNotAvailable). Stopping while a
 // resume is pending also records the gap. A loss is recorded once, not once per attempt.
 //
+// Re-stamping: after a reconnect the server delivers every item's current value again,
+// with the source timestamp it had before the loss. Stored as is, that sample would land
+// before the gap sample and Latest() would stay BadNoCommunication until the value
+// changed. So a value whose timestamp is not after the recorded gap is stored at the
+// server timestamp when that is after the gap, else at the time it was received: "this
+// value was current when we reconnected". History before the gap is never rewritten.
+//
 // Threading: the public methods are thread-safe. Stop() returns once the thread has ended:
 // at once when it is waiting between attempts, otherwise after the Publish or connect in
 // progress (at most the keep-alive period, publishing_interval_ms * max_keep_alive_count,
@@ -79,7 +86,9 @@ struct CollectorStats {
   uint64_t transfers = 0;             // subscriptions transferred to a new session
   uint64_t republished_messages = 0;  // NotificationMessages fetched with Republish
   uint64_t gaps_recorded = 0;         // losses where data was lost (BadNoCommunication written)
+  uint64_t restamped = 0;          // re-delivered values stamped after the gap (see Restamp)
   std::string last_error;          // the latest failure, empty if none
+  core::Timestamp last_error_at = 0;  // Clock::Now() of last_error; 0 if none
 };
 
 class Collector {
@@ -135,6 +144,7 @@ class Collector {
   ingest::Writer* const writer_;
   core::Clock* const clock_;
   const CollectorOptions options_;
+  core::Timestamp gap_at_ = 0;  // the latest recorded gap; touched by the run thread only
   std::atomic<bool> stop_{false};
   std::atomic<bool> connected_{false};
   std::thread thread_;

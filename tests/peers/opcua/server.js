@@ -4,8 +4,9 @@
 // Listens on 127.0.0.1:PORT with SecurityPolicy None, anonymous login allowed and one user
 // (operator/secret). Namespace "urn:shopfloor:test" holds Plant/Scalars (every built-in
 // scalar type, read-only, known values), Plant/Arrays, Plant/Setpoints/Speed (writable
-// Double), Plant/Setpoints/Clamped (a writable Double the server clamps to 0..100) and
-// Plant/Area1/Line1/Cell1 (a folder tree). Plant/Deadband holds writable Doubles
+// Double), Plant/Setpoints/Clamped (a writable Double the server clamps to 0..100),
+// Plant/Setpoints/Slow (a writable Double that answers writes after 4 s; SlowWrites counts
+// them) and Plant/Area1/Line1/Cell1 (a folder tree). Plant/Deadband holds writable Doubles
 // for deadband tests: Abs (no EURange) and Pct (an AnalogItem with EURange 0..200 and
 // EngineeringUnits degree Celsius, "°C"). --max-translate=N publishes
 // MaxNodesPerTranslateBrowsePathsToNodeIds = N (the server refuses larger requests).
@@ -166,6 +167,29 @@ async function main() {
         return StatusCodes.Good;
       },
     },
+  });
+
+  // A setpoint whose device takes 4 s to answer a write (clients with a shorter timeout never
+  // learn the outcome); Plant/Setpoints/SlowWrites counts the writes it received.
+  let slow = 0.0;
+  let slowWrites = 0;
+  ns.addVariable({
+    componentOf: setpoints, browseName: "Slow", nodeId: "s=Setpoints.Slow", dataType: "Double",
+    accessLevel: "CurrentRead | CurrentWrite", userAccessLevel: "CurrentRead | CurrentWrite",
+    value: {
+      get: () => new Variant({ dataType: DataType.Double, value: slow }),
+      set: (variant, callback) => {
+        slowWrites++;
+        setTimeout(() => {
+          slow = variant.value;
+          callback(null, StatusCodes.Good);
+        }, 4000);
+      },
+    },
+  });
+  ns.addVariable({
+    componentOf: setpoints, browseName: "SlowWrites", nodeId: "s=Setpoints.SlowWrites", dataType: "UInt32",
+    value: { get: () => new Variant({ dataType: DataType.UInt32, value: slowWrites }) },
   });
 
   // Many variables for batched reads.
