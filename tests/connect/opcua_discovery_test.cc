@@ -176,7 +176,8 @@ TEST_F(OpcUaDiscoveryTest, ProposesTagsWithTypesUnitsRangesAndWritability) {
   EXPECT_EQ(skipped["ns=1;s=Scalars.ByteString"], "ByteString has no tag type");
   EXPECT_EQ(skipped["ns=1;s=Arrays.Double"], "not a scalar (ValueRank 1)");
   EXPECT_EQ(skipped["ns=1;s=Arrays.Matrix"], "not a scalar (ValueRank 2)");
-  EXPECT_EQ(tags.size() + skipped.size(), 20u + 5u + 3u + 2u + 200u + (0u));
+  // Scalars, Arrays, Setpoints (Speed, Label, Clamped, Slow, SlowWrites), Deadband, Bulk.
+  EXPECT_EQ(tags.size() + skipped.size(), 20u + 5u + 5u + 2u + 200u);
 
   // The YAML fragment is what the plant configuration parser accepts.
   const std::string yaml = DiscoveryToYaml(*discovery, "plc");

@@ -201,6 +201,13 @@ void Collector::RecordGap(core::Timestamp at) {
   Write(batch);
 }
 
+void Collector::GapOnce(Live* live) {
+  if (live->gap_written) return;
+  live->gap_written = true;
+  RecordGap(live->lost_at);
+  Count(&CollectorStats::gaps_recorded);
+}
+
 void Collector::Count(uint64_t CollectorStats::*field, uint64_t n) {
   std::lock_guard<std::mutex> lock(mu_);
   stats_.*field += n;
@@ -231,11 +238,11 @@ void Collector::Run() {
             std::lock_guard<std::mutex> lock(mu_);
             stats_.last_error = s.ToString();
           }
-          RecordGap(live.lost_at);
-          Count(&CollectorStats::gaps_recorded);
+          GapOnce(&live);
           live = Live{};
           continue;
         }
+        if (clock_->Steady() - live.lost_steady >= options_.gap_grace) GapOnce(&live);
       }
     } else {
       s = RunSession(&live, &delivered);
@@ -246,6 +253,7 @@ void Collector::Run() {
       // Before the loss is counted, so that whoever sees the count sees a gap stamp <= now.
       live.lost_at = clock_->Now();
       live.lost_steady = clock_->Steady();
+      live.gap_written = false;
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -260,8 +268,7 @@ void Collector::Run() {
     if (delivered) {
       if (s.code() == core::StatusCode::kNotFound) {
         // The subscription ended on the server (a Bad StatusChangeNotification): no resume.
-        RecordGap(live.lost_at);
-        Count(&CollectorStats::gaps_recorded);
+        GapOnce(&live);
         live = Live{};
       } else {
         live.recovering = true;
@@ -274,8 +281,7 @@ void Collector::Run() {
   }
   if (live.recovering) {
     // Stopped before the subscription was resumed: nothing after the loss was received.
-    RecordGap(live.lost_at);
-    Count(&CollectorStats::gaps_recorded);
+    GapOnce(&live);
   }
 }
 
@@ -301,10 +307,11 @@ core::Status Collector::Resume(Live* live) {
                                               StatusCodeName(transferred->at(0).status)));
   }
   Count(&CollectorStats::transfers);
+  fresh_.assign(tags_.size(), true);  // initial values follow
   return core::Status::OK();
 }
 
-void Collector::WritePublished(const PublishResult& published) {
+void Collector::WritePublished(const PublishResult& published, bool may_restamp) {
   core::SampleBatch batch;
   const core::Timestamp received = clock_->Now();
   uint64_t restamped = 0;
@@ -312,8 +319,12 @@ void Collector::WritePublished(const PublishResult& published) {
     if (change.client_handle >= tags_.size()) continue;  // not ours: never guess a series
     const Bound& b = tags_[change.client_handle];
     core::Sample sample = SampleFromDataValue(change.value, b.tag.type, received);
-    if (gap_at_ != 0 && sample.ts <= gap_at_) {
-      // A value from before the loss, delivered again (see the header): stamp it after the gap.
+    const bool initial = may_restamp && fresh_[change.client_handle];
+    if (may_restamp) fresh_[change.client_handle] = false;
+    if (initial && gap_at_ != 0 && sample.ts <= gap_at_) {
+      // A value from before the loss, delivered again as a new or transferred subscription's
+      // initial value (see the header): stamp it after the gap. Recovered data (queued or
+      // republished) keeps its timestamps.
       const auto& server_ts = change.value.server_timestamp;
       const core::Timestamp server = server_ts && *server_ts > 0 ? UaTicksToTimestamp(*server_ts) : 0;
       sample.ts = server > gap_at_ ? server : std::max(received, gap_at_ + 1);
@@ -359,6 +370,7 @@ core::Status Collector::RunSession(Live* live, bool* delivered) {
   connected_.store(true, std::memory_order_release);
   live->client = std::move(client);
   live->subscription = subscription;
+  fresh_.assign(tags_.size(), true);
   return Deliver(live);
 }
 
@@ -381,13 +393,16 @@ core::Status Collector::Deliver(Live* live) {
         return message.status();
       }
     }
-    if (lost > 0) {
-      RecordGap(live->lost_steady != 0 ? live->lost_at : clock_->Now());
+    if (lost > 0 && live->lost_steady != 0) {
+      GapOnce(live);  // lost during the outage just resumed
+    } else if (lost > 0) {
+      RecordGap(clock_->Now());
       Count(&CollectorStats::gaps_recorded);
     }
+    live->lost_steady = 0;
     Count(&CollectorStats::republished_messages, again.size());
-    for (const auto& message : again) WritePublished(message);
-    WritePublished(*published);
+    for (const auto& message : again) WritePublished(message, /*may_restamp=*/false);
+    WritePublished(*published, /*may_restamp=*/true);
     for (uint32_t status : published->status_changes) {
       if (status & 0x80000000u) {
         return core::Status::NotFound(fmt::format("subscription {} ended: {}", id, StatusCodeName(status)));

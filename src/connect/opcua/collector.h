@@ -21,14 +21,20 @@
 // failed; or its lifetime passed), and then the subscription is re-created; or when a
 // resumed subscription reports messages that are neither received nor available for
 // Republish (lost_messages, or Republish answers BadMessageNotAvailable). Stopping while a
-// resume is pending also records the gap. A loss is recorded once, not once per attempt.
+// resume is pending also records the gap. And so that a live view does not show a dead
+// link's last values as current for the whole lifetime, the gap is also written once the
+// outage has lasted gap_grace without a resume; if the session is resumed later and nothing
+// was lost, the recovered values follow the gap sample (communication was lost then; the
+// data was not). A loss is recorded once, not once per attempt.
 //
-// Re-stamping: after a reconnect the server delivers every item's current value again,
-// with the source timestamp it had before the loss. Stored as is, that sample would land
-// before the gap sample and Latest() would stay BadNoCommunication until the value
-// changed. So a value whose timestamp is not after the recorded gap is stored at the
+// Re-stamping: after a re-create (or a transfer with initial values) the server delivers
+// every item's current value again, with the source timestamp it had before the loss.
+// Stored as is, that sample would land before the gap sample and Latest() would stay
+// BadNoCommunication until the value changed. So a value whose timestamp is not after the recorded gap is stored at the
 // server timestamp when that is after the gap, else at the time it was received: "this
-// value was current when we reconnected". History before the gap is never rewritten.
+// value was current when we reconnected". Only that first value per item is considered;
+// data recovered by reactivation or Republish keeps its own timestamps, even when they
+// fall before the gap sample. History before the gap is never rewritten.
 //
 // Threading: the public methods are thread-safe. Stop() returns once the thread has ended:
 // at once when it is waiting between attempts, otherwise after the Publish or connect in
@@ -72,6 +78,9 @@ struct CollectorOptions {
   uint32_t lifetime_count = 0;
   core::Duration initial_backoff = 500 * core::kMillisecond;
   core::Duration max_backoff = 30 * core::kSecond;
+  // How long an outage may last before the gap is written even though the session might
+  // still be resumed (see the header comment): a blip shorter than this leaves no gap.
+  core::Duration gap_grace = 3 * core::kSecond;
 };
 
 struct CollectorStats {
@@ -121,7 +130,8 @@ class Collector {
     SubscriptionInfo subscription;
     bool recovering = false;        // lost; not yet resumed nor given up
     core::Timestamp lost_at{};      // Clock::Now() at the loss: the gap's timestamp
-    int64_t lost_steady = 0;
+    int64_t lost_steady = 0;        // Clock::Steady() at the loss; 0 once resumed and delivering
+    bool gap_written = false;       // this loss's gap is in storage
   };
   void Run();
   // One session: returns why it ended. *delivered is set once the subscription is up.
@@ -131,8 +141,11 @@ class Collector {
   core::Status Resume(Live* live);
   // The publish loop; returns why it ended.
   core::Status Deliver(Live* live);
-  void WritePublished(const PublishResult& published);
+  // `may_restamp`: false for republished messages (recovered data, never re-stamped).
+  void WritePublished(const PublishResult& published, bool may_restamp);
   void RecordGap(core::Timestamp at);
+  // Records the gap of the loss in *live unless it already is.
+  void GapOnce(Live* live);
   void Count(uint64_t CollectorStats::*field, uint64_t n = 1);
   void Write(const core::SampleBatch& batch);
   // Waits up to d (Clock time, in slices so that Stop() is noticed within 20 ms); false
@@ -145,6 +158,9 @@ class Collector {
   core::Clock* const clock_;
   const CollectorOptions options_;
   core::Timestamp gap_at_ = 0;  // the latest recorded gap; touched by the run thread only
+  // Per tag: no value received yet from the current subscription (new or transferred), so
+  // the next one is its initial value. Run thread only.
+  std::vector<bool> fresh_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> connected_{false};
   std::thread thread_;
