@@ -103,7 +103,7 @@ struct SourceOptions {
   int unit_id = 1;                       // 0..255
   bool word_swap = false;                // word_order: "big" (false) or "little" (true)
   // opcua
-  std::string security_policy = "None";  // None | Basic256Sha256 | Aes128_Sha256_RsaOaep | Aes256_Sha256_RsaPss
+  std::string security_policy = "None";  // None | Basic256Sha256
   std::string security_mode = "None";    // None | Sign | SignAndEncrypt (None iff policy None)
   std::string username;                  // empty: anonymous; set iff password_env is set
   std::string password_env;              // name of the environment variable holding the password

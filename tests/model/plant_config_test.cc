@@ -312,6 +312,22 @@ storage:
   EXPECT_EQ(config.storage.durability_interval, 2 * core::kSecond);
 }
 
+TEST(PlantConfig, OnlyImplementedOpcUaSecurityPoliciesAreAccepted) {
+  auto problems = ProblemsOf(R"(
+sources:
+  - {name: b, protocol: opcua, endpoint: "h:4840", options: {security_policy: Aes256_Sha256_RsaPss, security_mode: Sign}}
+enterprise: {name: acme, sites: []}
+)");
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_THAT(problems[0], HasSubstr("security_policy"));
+  EXPECT_THAT(problems[0], HasSubstr("Basic256Sha256"));
+  ParseOk(R"(
+sources:
+  - {name: b, protocol: opcua, endpoint: "h:4840", options: {security_policy: Basic256Sha256, security_mode: SignAndEncrypt}}
+enterprise: {name: acme, sites: []}
+)");
+}
+
 TEST(PlantConfig, SourceEndpointsAndOptions) {
   auto problems = ProblemsOf(R"(
 sources:
