@@ -21,17 +21,6 @@ constexpr uint32_t kAnonymousIdentityToken = 321, kUserNameIdentityToken = 324;
 
 constexpr std::string_view kApplicationUri = "urn:shopfloor:opcua-client";
 
-// A DiagnosticInfo array (skipped).
-core::Status SkipDiagnostics(Decoder& d) {
-  uint32_t n = 0;
-  SF_RETURN_IF_ERROR(d.ArrayLength(&n));
-  for (uint32_t i = 0; i < n; ++i) {
-    DiagnosticInfo info;
-    SF_RETURN_IF_ERROR(Decode(d, &info));
-  }
-  return core::Status::OK();
-}
-
 core::Status DecodeEndpoint(Decoder& d, EndpointDescription* ep) {
   std::string ignored;
   LocalizedText name;
@@ -125,7 +114,7 @@ core::Status DecodeBrowseResults(Decoder& d, std::vector<ReferenceDescription>* 
       references->push_back(std::move(ref));
     }
   }
-  return SkipDiagnostics(d);
+  return SkipDiagnosticInfos(d);
 }
 
 core::Status DecodeDataValues(Decoder& d, std::vector<DataValue>* values) {
@@ -133,7 +122,7 @@ core::Status DecodeDataValues(Decoder& d, std::vector<DataValue>* values) {
   SF_RETURN_IF_ERROR(d.ArrayLength(&n));
   values->resize(n);
   for (auto& v : *values) SF_RETURN_IF_ERROR(Decode(d, &v));
-  return SkipDiagnostics(d);
+  return SkipDiagnosticInfos(d);
 }
 
 Client::Client(const ClientOptions& options, std::unique_ptr<SecureChannel> channel)
@@ -501,7 +490,7 @@ core::Result<std::vector<uint32_t>> Client::Write(const std::vector<WriteValue>&
   core::Status s = d.ArrayLength(&n, 4);
   std::vector<uint32_t> results(s.ok() ? n : 0);
   for (uint32_t i = 0; s.ok() && i < n; ++i) s = d.UInt32(&results[i]);
-  if (s.ok()) s = SkipDiagnostics(d);
+  if (s.ok()) s = SkipDiagnosticInfos(d);
   if (!s.ok()) return s.WithPrefix("Write response: ");
   SF_RETURN_IF_ERROR(CheckCount("Write", results.size(), items.size()));
   return results;

@@ -19,16 +19,6 @@ constexpr uint32_t kBadMessageNotAvailable = 0x807B0000u;
 // Sequence numbers wrap at 2^32 (Part 4, 7.20.3 says they roll over to 1).
 bool SequenceAfter(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) > 0; }
 
-core::Status SkipDiagnostics(Decoder& d) {
-  uint32_t n = 0;
-  SF_RETURN_IF_ERROR(d.ArrayLength(&n));
-  for (uint32_t i = 0; i < n; ++i) {
-    DiagnosticInfo info;
-    SF_RETURN_IF_ERROR(Decode(d, &info));
-  }
-  return core::Status::OK();
-}
-
 }  // namespace
 
 core::Status DecodeRepublish(Decoder& d, PublishResult* result) {
@@ -48,7 +38,7 @@ core::Status DecodeTransferResults(Decoder& d, std::vector<TransferResult>* resu
     result.available_sequence_numbers.resize(count);
     for (auto& number : result.available_sequence_numbers) SF_RETURN_IF_ERROR(d.UInt32(&number));
   }
-  return SkipDiagnostics(d);
+  return SkipDiagnosticInfos(d);
 }
 
 void Client::NoteSequence(PublishResult* result) {

@@ -24,16 +24,6 @@ constexpr uint32_t kRange = 886;
 constexpr int32_t kTimestampsBoth = 2;
 constexpr int32_t kMonitoringModeReporting = 2;
 
-core::Status SkipDiagnosticInfos(Decoder& d) {
-  uint32_t n = 0;
-  SF_RETURN_IF_ERROR(d.ArrayLength(&n));
-  for (uint32_t i = 0; i < n; ++i) {
-    DiagnosticInfo info;
-    SF_RETURN_IF_ERROR(Decode(d, &info));
-  }
-  return core::Status::OK();
-}
-
 core::Status DecodeStatusCodes(Decoder& d, std::vector<uint32_t>* codes) {
   uint32_t n = 0;
   SF_RETURN_IF_ERROR(d.ArrayLength(&n, 4));

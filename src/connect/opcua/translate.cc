@@ -158,13 +158,7 @@ core::Status DecodeBrowsePathResults(Decoder& d, std::vector<BrowsePathResult>* 
       SF_RETURN_IF_ERROR(d.UInt32(&target.remaining_path_index));
     }
   }
-  uint32_t diagnostics = 0;
-  SF_RETURN_IF_ERROR(d.ArrayLength(&diagnostics));
-  for (uint32_t i = 0; i < diagnostics; ++i) {
-    DiagnosticInfo info;
-    SF_RETURN_IF_ERROR(Decode(d, &info));
-  }
-  return core::Status::OK();
+  return SkipDiagnosticInfos(d);
 }
 
 core::Result<std::vector<BrowsePathResult>> Client::TranslateBrowsePaths(const std::vector<BrowsePath>& paths) {

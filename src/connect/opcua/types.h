@@ -201,6 +201,8 @@ core::Status Decode(Decoder& d, QualifiedName* v);
 core::Status Decode(Decoder& d, LocalizedText* v);
 core::Status Decode(Decoder& d, ExtensionObject* v);
 core::Status Decode(Decoder& d, DiagnosticInfo* v);
+// Reads and drops an array of DiagnosticInfo (the tail of most service responses).
+core::Status SkipDiagnosticInfos(Decoder& d);
 core::Status Decode(Decoder& d, Variant* v);
 core::Status Decode(Decoder& d, DataValue* v);
 

@@ -202,6 +202,16 @@ void Encode(Encoder& e, const DiagnosticInfo& v) {
   if (v.inner_diagnostic_info) Encode(e, **v.inner_diagnostic_info);
 }
 
+core::Status SkipDiagnosticInfos(Decoder& d) {
+  uint32_t n = 0;
+  SF_RETURN_IF_ERROR(d.ArrayLength(&n));
+  for (uint32_t i = 0; i < n; ++i) {
+    DiagnosticInfo info;
+    SF_RETURN_IF_ERROR(Decode(d, &info));
+  }
+  return core::Status::OK();
+}
+
 core::Status Decode(Decoder& d, DiagnosticInfo* v) {
   SF_RETURN_IF_ERROR(d.Enter("DiagnosticInfo"));
   *v = DiagnosticInfo{};
