@@ -142,6 +142,28 @@ TEST(OpcUaPki, CreatesItsCertificateOnceAndKeepsTheKeyPrivate) {
   EXPECT_FALSE(Pki::Open("", kNow).ok());
 }
 
+TEST(OpcUaPki, ConcurrentFirstUseEndsWithOneCertificateAndItsKey) {
+  TempDir dir;
+  std::vector<std::shared_ptr<const Pki>> opened(4);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < opened.size(); ++i) {
+    threads.emplace_back([&, i] {
+      auto pki = Pki::Open(dir.Sub("pki"), kNow);
+      if (pki.ok()) opened[i] = std::move(*pki);
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& pki : opened) {
+    ASSERT_TRUE(pki);
+    EXPECT_EQ(pki->certificate().der(), opened[0]->certificate().der());
+    auto signature = pki->key().SignSha256("proof");
+    ASSERT_TRUE(signature.ok());
+    auto public_key = pki->certificate().PublicKey();
+    ASSERT_TRUE(public_key.ok());
+    EXPECT_TRUE((*public_key)->VerifySha256("proof", *signature).ok()) << "the key does not match the certificate";
+  }
+}
+
 TEST(OpcUaPki, RejectsUnknownServerCertificatesUntilTrusted) {
   TempDir dir;
   auto client = Pki::Open(dir.Sub("client"), kNow);

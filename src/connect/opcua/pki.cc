@@ -1,5 +1,7 @@
 #include "connect/opcua/pki.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -75,6 +77,16 @@ core::Result<std::unique_ptr<Pki>> Pki::Open(const std::string& dir, core::Times
     if (ec) return core::Status::IOError(fmt::format("creating {}/{}: {}", dir, sub, ec.message()));
   }
   fs::permissions(fs::path(dir) / "own/private", fs::perms::owner_all, ec);
+  // Serialises first use between processes (serve and the CLI may start together), so
+  // that no one reads a certificate whose key another process is still writing.
+  const std::string lock_path = (fs::path(dir) / "own/.lock").string();
+  const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd < 0) return core::Status::FromErrno(errno, "opening", lock_path);
+  struct Unlock {
+    int fd;
+    ~Unlock() { ::close(fd); }  // closing releases the flock
+  } unlock{lock_fd};
+  if (::flock(lock_fd, LOCK_EX) != 0) return core::Status::FromErrno(errno, "locking", lock_path);
   std::unique_ptr<Pki> pki(new Pki());
   pki->dir_ = dir;
   const fs::path cert_path = fs::path(dir) / kCertFile;

@@ -7,7 +7,8 @@
 //                                       can inspect one and trust it
 //
 // Open() creates the directories, and the certificate and key on first use (self-signed,
-// ApplicationUri urn:<hostname>:shopfloor:opcua-client). A server certificate is accepted
+// ApplicationUri urn:<hostname>:shopfloor:opcua-client), under a lock file (own/.lock) so
+// that two processes starting together end up with one certificate and its key. A server certificate is accepted
 // only when the same certificate (by SHA-1 thumbprint) is in trusted/ and it is within its
 // validity period; anything else is refused with a message that says how to trust it.
 // Trust() moves a rejected certificate to trusted/ (or copies a file there).
