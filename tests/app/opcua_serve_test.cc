@@ -247,7 +247,8 @@ TEST_F(OpcUaServeTest, DesiredValuesAreWrittenAndVerified) {
            twin->delta.empty();
   }));
   EXPECT_EQ(rt_->twins()->Get(asset->id)->desired.at("speed").value, core::Value(42.5));
-  ASSERT_EQ(Events("twin.write_ok").size(), 1u);
+  // The event follows the audit entry (Record writes the audit first).
+  ASSERT_TRUE(WaitUntil([&] { return Events("twin.write_ok").size() == 1; }));
 
   // The server clamps 150 to 100: the write is reported as failed, with both values.
   r = Call("PATCH", AssetUrl("/twin/desired"), R"({"clamped": 150})");
@@ -261,8 +262,8 @@ TEST_F(OpcUaServeTest, DesiredValuesAreWrittenAndVerified) {
   EXPECT_THAT(failed.result, HasSubstr("read back"));
   EXPECT_THAT(failed.result, HasSubstr("100"));
   EXPECT_EQ(ServerDouble("ns=1;s=Setpoints.Clamped"), 100.0);
+  ASSERT_TRUE(WaitUntil([&] { return Events("twin.write_failed").size() == 1; }));
   auto events = Events("twin.write_failed");
-  ASSERT_EQ(events.size(), 1u);
   Json data = Json::parse(events[0].event.data_json);
   EXPECT_EQ(data["tag"], "clamped");
   EXPECT_EQ(data["result"], "failed");
@@ -293,7 +294,7 @@ TEST_F(OpcUaServeTest, AWriteWithoutAnAnswerIsUnknownAndNeverRetried) {
   ASSERT_TRUE(WaitUntil([&] { return SetpointAudit().size() == 1; }));
   EXPECT_THAT(SetpointAudit()[0].result, StartsWith("unknown: "));
   EXPECT_THAT(SetpointAudit()[0].result, HasSubstr("not retried"));
-  ASSERT_EQ(Events("twin.write_unknown").size(), 1u);
+  ASSERT_TRUE(WaitUntil([&] { return Events("twin.write_unknown").size() == 1; }));
   EXPECT_EQ(Source("ua").setpoints_unknown, 1u);
   // The device applies it late; it saw exactly one write, also after the delay has passed.
   ASSERT_TRUE(WaitUntil([&] { return ServerDouble("ns=1;s=Setpoints.Slow") == 7.5; }));
