@@ -346,6 +346,10 @@ class TestHooks : public BrokerHooks {
     std::unique_lock lock(mu_);
     return cv_.wait_for(lock, std::chrono::seconds(3), [&] { return held_.size() >= n; });
   }
+  size_t held() {
+    std::lock_guard lock(mu_);
+    return held_.size();
+  }
   // Completes the held PUBLISHes from another thread, last first.
   void ReleaseAll() {
     std::vector<std::function<void(Reason)>> held;
@@ -438,6 +442,26 @@ TEST_F(MqttBrokerTest, HooksDenialIn311IsAcknowledgedAndDropped) {
   EXPECT_EQ(ack.packet_id, 1);
   Packet packet;
   EXPECT_FALSE(sub.Read(&packet, 300));
+}
+
+TEST_F(MqttBrokerTest, V311PublishersAreNotReadWhileOnPublishIsBehind) {
+  TestHooks hooks;
+  BrokerOptions options;
+  options.receive_maximum = 3;
+  StartBroker(options, &hooks);
+  TestClient pub(port(), kMqtt311);
+  ASSERT_EQ(pub.ConnectAs("p").reason, Reason::kSuccess);
+  for (uint16_t id = 1; id <= 5; ++id) {
+    pub.Send(Publish{false, 1, false, "data/x", id, {}, "x"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // separate reads
+  }
+  ASSERT_TRUE(hooks.WaitHeld(3));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(hooks.held(), 3u) << "read on although three PUBLISHes await OnPublish";
+  hooks.ReleaseAll();
+  ASSERT_TRUE(hooks.WaitHeld(2));
+  hooks.ReleaseAll();
+  for (uint16_t id = 1; id <= 5; ++id) EXPECT_EQ(pub.Expect<PubResponse>().packet_id, id);
 }
 
 TEST_F(MqttBrokerTest, SlowConsumerIsDisconnectedWithQuotaExceeded) {

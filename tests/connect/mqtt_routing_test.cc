@@ -153,7 +153,7 @@ TEST(MqttSession, ReceiveMaximumWindowQueueAndAcks) {
   EXPECT_EQ(s.Admit(&c, true, 10), Session::Placement::kQueued);  // window full
   EXPECT_EQ(s.Admit(&q0, false, 10), Session::Placement::kDropped);  // QoS 0 offline
   ASSERT_EQ(s.inflight.size(), 2u);
-  const uint16_t id_a = s.inflight[0].packet_id, id_b = s.inflight[1].packet_id;
+  const uint16_t id_a = s.inflight.front().packet_id, id_b = s.inflight.back().packet_id;
   EXPECT_NE(id_a, id_b);
   EXPECT_FALSE(s.OnPuback(id_b));  // QoS 2 is not acknowledged by PUBACK
   EXPECT_TRUE(s.OnPuback(id_a));

@@ -61,6 +61,12 @@ void Connection::OnReadable(const boost::system::error_code& wait_ec) {
   in_.append(scratch.data(), n);
   Process();
   if (shut_ || closing_) return;
+  // Back-pressure for 3.1.1, which has no Receive Maximum: stop reading while OnPublish is
+  // behind (5.0 clients are held to ours and disconnected when they exceed it).
+  if (version_ != kMqtt5 && inbound_.size() >= broker_->options().receive_maximum) {
+    read_paused_ = true;
+    return;
+  }
   WaitReadable();
 }
 

@@ -8,7 +8,7 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -96,7 +96,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bool authorized = true;
     Reason reason = Reason::kSuccess;
   };
-  std::deque<Inbound> inbound_;  // PUBLISHes awaiting OnPublish, acknowledged in order
+  std::list<Inbound> inbound_;  // PUBLISHes awaiting OnPublish, acknowledged in order
+  bool read_paused_ = false;    // 3.1.1: too many PUBLISHes await OnPublish
   uint64_t next_sequence_ = 0;
   uint32_t inbound_unacked_ = 0;  // QoS > 0 received and not yet PUBACK / PUBCOMP
 

@@ -1,6 +1,8 @@
 // PUBLISH from the client and the acknowledgement flows in both directions (3.3-3.7, 4.3):
 // topic aliases, the inbound Receive Maximum, OnPublish before PUBACK/PUBREC, QoS 2
 // exactly-once delivery (packet ids awaiting PUBREL are kept in the session).
+#include <algorithm>
+
 #include <boost/asio/post.hpp>
 
 #include "connect/mqtt/connection.h"
@@ -58,10 +60,10 @@ void Connection::HandlePublish(Publish publish) {
 }
 
 void Connection::CompletePublish(uint64_t sequence, Reason reason) {
-  if (inbound_.empty() || sequence < inbound_.front().sequence) return;
-  Inbound& in = inbound_[sequence - inbound_.front().sequence];
-  in.done = true;
-  in.reason = reason;
+  auto it = std::find_if(inbound_.begin(), inbound_.end(), [&](const Inbound& in) { return in.sequence == sequence; });
+  if (it == inbound_.end()) return;
+  it->done = true;
+  it->reason = reason;
   DrainInbound();
 }
 
@@ -104,6 +106,10 @@ void Connection::DrainInbound() {
       session_->awaiting_pubrel.insert(p.packet_id);
     }
     Send(PubResponse{PacketType::kPubrec, p.packet_id, ack});
+  }
+  if (read_paused_ && inbound_.size() < broker_->options().receive_maximum && !closing_) {
+    read_paused_ = false;
+    WaitReadable();
   }
 }
 
