@@ -134,6 +134,7 @@ TEST_F(MqttBrokerTest, V5ConnackAnnouncesLimitsAndAssignsAClientId) {
   EXPECT_EQ(connack.properties.receive_maximum, 64);
   EXPECT_EQ(connack.properties.topic_alias_maximum, 16);
   EXPECT_EQ(connack.properties.maximum_packet_size, 1u << 20);
+  EXPECT_EQ(connack.properties.shared_subscription_available, 0);
   TestClient v3(port(), kMqtt311);
   EXPECT_EQ(v3.ConnectAs("").reason, Reason::kSuccess);  // 3.1.1: empty id with clean session
 }
@@ -152,9 +153,11 @@ TEST_F(MqttBrokerTest, V5PropertiesAliasesNoLocalAndSubscriptionIds) {
   local.no_local = true;
   s.filters.emplace_back("own/#", local);
   s.filters.emplace_back("bad/#/x", SubscribeOptions{});
+  s.filters.emplace_back("$share/g/plant/#", SubscribeOptions{});
   sub.Send(s);
   const auto suback = sub.Expect<SubResponse>();
-  EXPECT_EQ(suback.reasons, (std::vector<Reason>{Reason::kGrantedQos1, Reason::kSuccess, Reason::kTopicFilterInvalid}));
+  EXPECT_EQ(suback.reasons, (std::vector<Reason>{Reason::kGrantedQos1, Reason::kSuccess, Reason::kTopicFilterInvalid,
+                                                 Reason::kSharedSubscriptionsNotSupported}));
 
   TestClient pub(port());
   ASSERT_EQ(pub.ConnectAs("pub").reason, Reason::kSuccess);

@@ -64,6 +64,7 @@ void Connection::HandleConnect(Connect connect) {
     connack.properties.receive_maximum = options.receive_maximum;
     connack.properties.topic_alias_maximum = options.topic_alias_maximum;
     connack.properties.maximum_packet_size = options.max_packet_size;
+    connack.properties.shared_subscription_available = 0;
     if (expiry != connect.properties.session_expiry_interval.value_or(0)) {
       connack.properties.session_expiry_interval = expiry;
     }

@@ -15,7 +15,11 @@ void Connection::HandleSubscribe(const Subscribe& subscribe) {
   SubResponse suback{PacketType::kSuback, subscribe.packet_id, {}, {}};
   std::vector<bool> allowed;
   for (const auto& [filter, options] : subscribe.filters) {
-    if (!ValidTopicFilter(filter)) {
+    if (v5 && filter.rfind("$share/", 0) == 0) {
+      // Shared subscriptions are not offered (CONNACK says so); 3.1.1 has no such prefix.
+      suback.reasons.push_back(Reason::kSharedSubscriptionsNotSupported);
+      allowed.push_back(false);
+    } else if (!ValidTopicFilter(filter)) {
       suback.reasons.push_back(v5 ? Reason::kTopicFilterInvalid : Reason::kUnspecifiedError);
       allowed.push_back(false);
     } else if (!broker_->hooks().AuthorizeSubscribe(View(), filter)) {
