@@ -42,7 +42,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   friend class Broker::Impl;
-  using Strand = net::strand<net::io_context::executor_type>;
 
   // connection.cc: I/O, framing, timers, errors.
   void WaitReadable();
