@@ -277,6 +277,64 @@ TEST_F(MqttBrokerTest, PersistentSessionResendsUnacknowledgedWithDup) {
   EXPECT_EQ(again.Expect<Publish>().payload, "queued");
 }
 
+TEST_F(MqttBrokerTest, V5MessageExpiryDropsQueuedMessagesAndRetainHandling) {
+  Properties persistent;
+  persistent.session_expiry_interval = 300;
+  {
+    TestClient sub(port());
+    ASSERT_EQ(sub.ConnectAs("offline", true, persistent).reason, Reason::kSuccess);
+    sub.SubscribeTo("exp/#", 1);
+    sub.Send(Disconnect{});
+    EXPECT_TRUE(sub.WaitClosed());
+  }
+  TestClient pub(port());
+  ASSERT_EQ(pub.ConnectAs("exp-pub").reason, Reason::kSuccess);
+  Publish short_lived{false, 1, false, "exp/short", 1, {}, "short"};
+  short_lived.properties.message_expiry_interval = 1;
+  Publish long_lived{false, 1, true, "exp/long", 2, {}, "long"};
+  long_lived.properties.message_expiry_interval = 100;
+  pub.Send(short_lived);
+  pub.Send(long_lived);
+  pub.Expect<PubResponse>();
+  pub.Expect<PubResponse>();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  TestClient back(port());
+  EXPECT_TRUE(back.ConnectAs("offline", false, persistent).session_present);
+  const Publish got = back.Expect<Publish>();
+  EXPECT_EQ(got.payload, "long");  // the short one expired in the queue
+  EXPECT_FALSE(got.retain);        // forwarded live: RETAIN cleared without Retain As Published
+  EXPECT_LE(got.properties.message_expiry_interval.value_or(0), 98u);
+  back.Send(PubResponse{PacketType::kPuback, got.packet_id});
+  Packet packet;
+  EXPECT_FALSE(back.Read(&packet, 300));
+
+  // Retain Handling: 0 sends the retained message (RETAIN=1), 1 only for a new
+  // subscription, 2 never.
+  struct Step {
+    uint8_t handling;
+    const char* filter;
+    bool sent;
+  };
+  for (const Step& step : {Step{0, "exp/long", true}, Step{1, "exp/long", false}, Step{1, "+/long", true},
+                           Step{2, "exp/+", false}}) {
+    SCOPED_TRACE(step.filter);
+    Subscribe s;
+    s.packet_id = 9;
+    SubscribeOptions o;
+    o.retain_handling = step.handling;
+    s.filters.emplace_back(step.filter, o);
+    back.Send(s);
+    back.Expect<SubResponse>();
+    Packet retained;
+    ASSERT_EQ(back.Read(&retained, 300), step.sent) << "retain handling " << int(step.handling);
+    if (step.sent) {
+      const Publish& p = std::get<Publish>(retained);
+      EXPECT_TRUE(p.retain);
+      EXPECT_EQ(p.payload, "long");
+    }
+  }
+}
+
 TEST_F(MqttBrokerTest, V5TakeoverSessionExpiryAndWillDelay) {
   Properties expiring;
   expiring.session_expiry_interval = 1;
