@@ -8,6 +8,8 @@
 #include <string_view>
 #include <variant>
 
+#include "core/status.h"
+
 namespace shopfloor::core {
 
 // Nanoseconds since the Unix epoch (UTC). Signed: data before 1970 is representable,
@@ -26,6 +28,9 @@ inline constexpr Duration kDay = 24 * kHour;
 
 // "2026-11-25T03:04:05.123456789Z" (fraction trimmed of trailing zeros).
 std::string FormatTimestamp(Timestamp ts);
+// "2024-05-01T12:00:00Z", "2024-05-01T12:00:00.123+02:00" (RFC 3339) -> ns since the epoch.
+// InvalidArgument names what is wrong; years 1678..2262 (the range of Timestamp).
+Result<Timestamp> ParseRfc3339(std::string_view text);
 
 enum class ValueType : uint8_t { kDouble = 0, kInt64 = 1, kBool = 2, kString = 3 };
 std::string_view ValueTypeName(ValueType type);  // "double", "int64", "bool", "string"

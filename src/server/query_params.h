@@ -35,8 +35,7 @@ class QueryParams {
 // Percent-decodes `text` ('+' becomes a space when `plus_is_space`).
 core::Result<std::string> PercentDecode(std::string_view text, bool plus_is_space);
 
-// "2024-05-01T12:00:00Z", "2024-05-01T12:00:00.123+02:00" (RFC 3339) -> ns since the epoch.
-core::Result<core::Timestamp> ParseRfc3339(std::string_view text);
+using core::ParseRfc3339;  // core/types.h
 
 // A time parameter: an integer count of `unit` nanoseconds or an RFC 3339 time.
 // `name` is used in the error message.
