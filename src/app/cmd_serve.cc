@@ -26,6 +26,7 @@ struct ServeArgs {
   int http_threads = 2;
   std::string tls_cert;
   std::string tls_key;
+  std::string mqtt;  // HOST:PORT, "" = no MQTT endpoint
 };
 
 int Serve(const ServeArgs& args) {
@@ -65,6 +66,14 @@ int Serve(const ServeArgs& args) {
     std::fprintf(stderr, "shopfloor serve: --tls-cert and --tls-key go together\n");
     return 2;
   }
+  if (!args.mqtt.empty()) {
+    auto mqtt = ParseHostPort(args.mqtt, "--mqtt");
+    if (!mqtt.ok()) {
+      std::fprintf(stderr, "shopfloor serve: %s\n", mqtt.status().message().c_str());
+      return 2;
+    }
+    options.mqtt = std::make_pair(mqtt->host, mqtt->port);
+  }
   options.durability = args.durability;
   options.http.host = listen->host;
   options.http.port = listen->port;
@@ -78,8 +87,9 @@ int Serve(const ServeArgs& args) {
     SF_LOG(critical, "serve.start_failed", "data={} error=\"{}\"", args.data_dir, s.ToString());
     return s.code() == core::StatusCode::kInvalidArgument ? 2 : 1;
   }
-  SF_LOG(info, "serve.ready", "http={}://{}:{} durability={} config={}", tls_cert.empty() ? "http" : "https",
-         listen->host, (*runtime)->http_port(), (*runtime)->durability(),
+  SF_LOG(info, "serve.ready", "http={}://{}:{} mqtt={} durability={} config={}", tls_cert.empty() ? "http" : "https",
+         listen->host, (*runtime)->http_port(),
+         args.mqtt.empty() ? std::string("off") : fmt::format("{}", (*runtime)->mqtt_port()), (*runtime)->durability(),
          args.config_path.empty() ? "-" : args.config_path);
   const int sig = WaitForShutdownSignal();
   SF_LOG(info, "serve.stopping", "signal={}", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -96,6 +106,8 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   serve->add_option("--config", args->config_path, "Plant configuration (YAML)")->check(CLI::ExistingFile);
   serve->add_option("--data", args->data_dir, "Data directory (created if missing)");
   serve->add_option("--http", args->http, "HTTP listen address HOST:PORT (default 127.0.0.1:8080)");
+  serve->add_option("--mqtt", args->mqtt,
+                    "MQTT listen address HOST:PORT (e.g. 127.0.0.1:1883); users log in with their password or an API token");
   serve->add_option("--durability", args->durability,
                     "WAL durability: always | interval=<ms> | none (overrides the config)");
   serve->add_option("--http-threads", args->http_threads, "HTTP I/O threads")->check(CLI::Range(1, 64));

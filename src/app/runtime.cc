@@ -35,8 +35,53 @@ core::Result<std::unique_ptr<Runtime>> Runtime::Start(RuntimeOptions options, co
   SF_ASSIGN_OR_RETURN(std::unique_ptr<Runtime> rt, Open(std::move(options), clock));
   rt->StartSources();
   SF_RETURN_IF_ERROR(rt->StartHttp());
+  SF_RETURN_IF_ERROR(rt->StartMqtt());
   return rt;
 }
+
+core::Status Runtime::StartMqtt() {
+  if (!options_.mqtt) return core::Status::OK();
+  mqtt_auth_ = std::make_unique<connect::mqtt::UserAuthHooks>(users_.get(), assets_.get());
+  connect::mqtt::TelemetryOptions telemetry;
+  connect::mqtt::UserAuthHooks* auth = mqtt_auth_.get();
+  telemetry.may_provision = [auth](const connect::mqtt::ClientView& client) { return auth->MayProvision(client); };
+  mqtt_telemetry_ = std::make_unique<connect::mqtt::TelemetryHooks>(assets_.get(), writer_.get(), clock_,
+                                                                    std::move(telemetry), auth);
+  connect::mqtt::BrokerOptions broker;
+  broker.host = options_.mqtt->first;
+  broker.port = options_.mqtt->second;
+  broker.clock = clock_;
+  mqtt_broker_ = std::make_unique<connect::mqtt::Broker>(broker, mqtt_telemetry_.get());
+  core::Status started = mqtt_broker_->Start();
+  if (!started.ok()) return started.WithPrefix(fmt::format("MQTT on {}:{}", broker.host, broker.port));
+  connect::mqtt::Broker* b = mqtt_broker_.get();
+  connect::mqtt::TelemetryHooks* t = mqtt_telemetry_.get();
+  struct Def {
+    const char* name;
+    const char* help;
+    std::function<double()> fn;
+    bool counter;
+  };
+  const Def defs[] = {
+      {"shopfloor_mqtt_connections", "MQTT connections open", [b] { return double(b->stats().connections_current); }, false},
+      {"shopfloor_mqtt_messages_received_total", "MQTT PUBLISHes received", [b] { return double(b->stats().messages_received); }, true},
+      {"shopfloor_mqtt_messages_delivered_total", "MQTT PUBLISHes delivered to subscribers", [b] { return double(b->stats().messages_delivered); }, true},
+      {"shopfloor_mqtt_auth_failures_total", "MQTT CONNECTs refused", [b] { return double(b->stats().auth_failures); }, true},
+      {"shopfloor_mqtt_denied_total", "MQTT PUBLISH and SUBSCRIBE refused by the ACLs", [b] { auto s = b->stats(); return double(s.publishes_denied + s.subscribes_denied); }, true},
+      {"shopfloor_mqtt_malformed_packets_total", "MQTT packets refused as malformed or protocol errors", [b] { return double(b->stats().malformed_packets); }, true},
+      {"shopfloor_mqtt_telemetry_samples_total", "samples stored from MQTT telemetry", [t] { return double(t->stats().samples); }, true},
+      {"shopfloor_mqtt_telemetry_refused_total", "MQTT telemetry messages refused (unknown path or bad payload)", [t] { auto s = t->stats(); return double(s.refused_unknown + s.refused_invalid); }, true},
+  };
+  for (const Def& def : defs) {
+    core::Status s = def.counter ? metrics_.AddCounterCallback(def.name, def.help, def.fn)
+                                 : metrics_.AddGaugeCallback(def.name, def.help, def.fn);
+    if (!s.ok()) return s;
+  }
+  SF_LOG(info, "mqtt.listening", "address={}:{}", broker.host, mqtt_broker_->port());
+  return core::Status::OK();
+}
+
+uint16_t Runtime::mqtt_port() const { return mqtt_broker_ ? mqtt_broker_->port() : 0; }
 
 core::Status Runtime::StartHttp() {
   SF_ASSIGN_OR_RETURN(server_, server::HttpServer::Start(options_.http, services_));
@@ -163,6 +208,12 @@ core::Status Runtime::SeedTwins() {
 Runtime::~Runtime() {
   if (server_) server_->Stop();
   server_.reset();
+  // The broker stops before its hooks go (queued telemetry is answered, then dropped), and
+  // all of it before the writer and the model.
+  if (mqtt_broker_) mqtt_broker_->Stop();
+  mqtt_telemetry_.reset();
+  mqtt_broker_.reset();
+  mqtt_auth_.reset();
   twin_feed_.Reset();
   if (assets_ && model_listener_ != 0) assets_->RemoveListener(model_listener_);
   if (assets_ && sources_listener_ != 0) assets_->RemoveListener(sources_listener_);

@@ -12,6 +12,9 @@
 
 #include "app/opcua_sources.h"
 #include "auth/audit.h"
+#include "connect/mqtt/broker.h"
+#include "connect/mqtt/telemetry.h"
+#include "connect/mqtt/user_auth.h"
 #include "auth/auth.h"
 #include "core/metrics.h"
 #include "ingest/bus.h"
@@ -33,6 +36,8 @@ struct RuntimeOptions {
   std::string durability;  // override, "" = config/default
   server::HttpServerOptions http;
   auth::AuthOptions auth;  // tests set fast_hash_for_tests
+  // The MQTT endpoint (docs/mqtt.md): "" = off. host and port (0 = ephemeral).
+  std::optional<std::pair<std::string, uint16_t>> mqtt;
 };
 
 class Runtime {
@@ -42,6 +47,10 @@ class Runtime {
   // Opens everything but the HTTP server (tests drive server::Api on services() directly).
   static core::Result<std::unique_ptr<Runtime>> Open(RuntimeOptions options, core::Clock* clock);
   core::Status StartHttp();
+  // Starts the MQTT broker when options.mqtt is set: users authenticate with their password
+  // or an API token, telemetry under the enterprise is stored before its PUBACK.
+  core::Status StartMqtt();
+  uint16_t mqtt_port() const;
   // Starts the connectors of the config's sources (OPC UA: OpcUaSources). Start() calls it
   // before StartHttp(); Open() alone collects nothing and writes no setpoints.
   void StartSources();
@@ -84,6 +93,9 @@ class Runtime {
   int sources_listener_ = 0;
   server::Services services_;
   std::unique_ptr<server::HttpServer> server_;
+  std::unique_ptr<connect::mqtt::UserAuthHooks> mqtt_auth_;
+  std::unique_ptr<connect::mqtt::TelemetryHooks> mqtt_telemetry_;
+  std::unique_ptr<connect::mqtt::Broker> mqtt_broker_;
 };
 
 }  // namespace shopfloor::app
