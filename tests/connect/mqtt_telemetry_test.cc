@@ -229,6 +229,22 @@ TEST_F(MqttTelemetryTest, AFullDiskIsQuotaExceededAndTheMessageIsNotRouted) {
   EXPECT_EQ(Samples("acme/plant/hall/m1/temp").size(), 2u);  // 20.5 and 22.5
 }
 
+TEST_F(MqttTelemetryTest, A311ClientIsAckedOnPermanentRefusalsAndDisconnectedOnStorageFailure) {
+  TestClient device(broker_->port(), kMqtt311);
+  ASSERT_EQ(device.ConnectAs("old-plc").reason, Reason::kSuccess);
+  // A bad payload cannot pass by sending it again: acknowledged, dropped, still connected.
+  EXPECT_EQ(Publish(device, "acme/plant/hall/m1/temp", "not json", 1), Reason::kSuccess);
+  EXPECT_EQ(Publish(device, "acme/plant/hall/m1/temp", "20.5", 2), Reason::kSuccess);
+  EXPECT_EQ(Samples("acme/plant/hall/m1/temp").size(), 1u);
+  // A full disk may pass later: no acknowledgement, the connection closes, the client retries.
+  fault_env_->SetNoSpace(true);
+  device.Send(mqtt::Publish{false, 1, false, "acme/plant/hall/m1/temp", 3, {}, "21.5"});
+  EXPECT_TRUE(device.WaitClosed());
+  fault_env_->SetNoSpace(false);
+  EXPECT_EQ(hooks_->stats().refused_invalid, 1u);
+  EXPECT_EQ(hooks_->stats().write_failures, 1u);
+}
+
 TEST_F(MqttTelemetryTest, ManyPublishersShareGroupCommits) {
   std::vector<std::unique_ptr<TestClient>> devices;
   for (int i = 0; i < 8; ++i) {

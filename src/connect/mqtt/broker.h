@@ -62,8 +62,11 @@ class BrokerHooks {
   virtual bool AuthorizeSubscribe(const ClientView& client, std::string_view filter);
   // Called for every accepted inbound PUBLISH (and will message) before it is acknowledged
   // or routed. `done` must be called exactly once, from any thread: kSuccess routes the
-  // message and acknowledges it; an error reason is returned in PUBACK/PUBREC (5.0) or closes
-  // the connection without an acknowledgement (3.1.1, so the client sends it again).
+  // message and acknowledges it; an error reason is returned in PUBACK/PUBREC (5.0). A 3.1.1
+  // client has no negative acknowledgement: a failure that may pass on a retry (Unspecified,
+  // Implementation specific, Server unavailable or busy, Quota exceeded) closes the
+  // connection without an acknowledgement so that it sends again; any other refusal is
+  // acknowledged and dropped. A failed QoS 0 message is dropped.
   virtual void OnPublish(const ClientView& client, const Publish& publish, std::function<void(Reason)> done);
 };
 

@@ -9,6 +9,24 @@
 
 namespace shopfloor::connect::mqtt {
 
+namespace {
+
+// Failures that may pass if the message is sent again (storage full or failing, overload).
+bool Retryable(Reason reason) {
+  switch (reason) {
+    case Reason::kUnspecifiedError:
+    case Reason::kImplementationSpecificError:
+    case Reason::kServerUnavailable:
+    case Reason::kServerBusy:
+    case Reason::kQuotaExceeded:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
 void Connection::HandlePublish(Publish publish) {
   const bool v5 = version_ == kMqtt5;
   if (v5 && publish.properties.topic_alias) {
@@ -87,12 +105,13 @@ void Connection::DrainInbound() {
       broker_->Route(message);
     }
     if (p.qos == 0) continue;
-    if (!ok && in.authorized && !v5) {
+    if (!ok && in.authorized && !v5 && Retryable(in.reason)) {
       // 3.1.1 has no negative acknowledgement: close so the client sends it again.
       CloseOnStrand(std::nullopt, true);
       continue;
     }
-    // 3.1.1: a denied message is acknowledged and dropped.
+    // 3.1.1: a denied or permanently refused message (a bad payload, a path it may not
+    // create) is acknowledged and dropped: sending it again could not succeed.
     const Reason ack = v5 ? in.reason : Reason::kSuccess;
     if (p.qos == 1) {
       if (inbound_unacked_ > 0) --inbound_unacked_;
