@@ -525,6 +525,26 @@ TEST_F(MqttBrokerTest, V311PublishersAreNotReadWhileOnPublishIsBehind) {
   for (uint16_t id = 1; id <= 5; ++id) EXPECT_EQ(pub.Expect<PubResponse>().packet_id, id);
 }
 
+TEST_F(MqttBrokerTest, A5QoS0FloodIsNotReadWhileOnPublishIsBehind) {
+  // Receive Maximum does not cover QoS 0: without back-pressure these would queue unbounded.
+  TestHooks hooks;
+  BrokerOptions options;
+  options.receive_maximum = 3;
+  StartBroker(options, &hooks);
+  TestClient pub(port(), kMqtt5);
+  ASSERT_EQ(pub.ConnectAs("flood").reason, Reason::kSuccess);
+  for (int i = 0; i < 5; ++i) {
+    pub.Send(Publish{false, 0, false, "data/x", 0, {}, "x"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // separate reads
+  }
+  ASSERT_TRUE(hooks.WaitHeld(3));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(hooks.held(), 3u) << "read on although three PUBLISHes await OnPublish";
+  hooks.ReleaseAll();
+  ASSERT_TRUE(hooks.WaitHeld(2));
+  hooks.ReleaseAll();
+}
+
 TEST_F(MqttBrokerTest, SlowConsumerIsDisconnectedWithQuotaExceeded) {
   BrokerOptions options;
   options.max_bytes_queued = 64 * 1024;

@@ -61,9 +61,11 @@ void Connection::OnReadable(const boost::system::error_code& wait_ec) {
   in_.append(scratch.data(), n);
   Process();
   if (shut_ || closing_) return;
-  // Back-pressure for 3.1.1, which has no Receive Maximum: stop reading while OnPublish is
-  // behind (5.0 clients are held to ours and disconnected when they exceed it).
-  if (version_ != kMqtt5 && inbound_.size() >= broker_->options().receive_maximum) {
+  // Back-pressure: stop reading while a Receive Maximum's worth of PUBLISHes waits on
+  // OnPublish. 3.1.1 has no Receive Maximum, and QoS 0 is outside it in 5.0 too, so without
+  // this a QoS 0 flood would queue without bound (5.0 clients exceeding ours at QoS > 0 are
+  // also disconnected, as the specification says).
+  if (inbound_.size() >= broker_->options().receive_maximum) {
     read_paused_ = true;
     return;
   }
