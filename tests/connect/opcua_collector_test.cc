@@ -16,6 +16,7 @@
 #include "connect/opcua/collector.h"
 #include "ingest/writer.h"
 #include "opcua_peer.h"
+#include "test_storage.h"
 #include "storage/storage.h"
 
 namespace shopfloor::connect::opcua {
@@ -23,51 +24,7 @@ namespace {
 
 constexpr uint32_t kBadNoCommunication = 0x80310000u;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string templ = (std::filesystem::temp_directory_path() / "sf-opcua-collector-XXXXXX").string();
-    path_ = ::mkdtemp(templ.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-class CollectorStorage {
- public:
-  CollectorStorage() {
-    storage::Options options;
-    options.env = core::Env::Posix();
-    options.clock = core::Clock::System();
-    options.dir = dir_.path();
-    options.durability.mode = storage::DurabilityPolicy::Mode::kNone;
-    options.background_maintenance = false;
-    auto opened = storage::Storage::Open(options);
-    EXPECT_TRUE(opened.ok()) << opened.status().ToString();
-    if (opened.ok()) storage_ = std::move(*opened);
-    writer_ = std::make_unique<ingest::Writer>(storage_.get(), nullptr);
-  }
-  std::vector<core::Sample> Samples(const std::string& key) const {
-    std::vector<core::Sample> out;
-    auto info = storage_->FindSeries(key);
-    if (!info.ok()) return out;
-    auto it = storage_->ReadRaw(info->id, 0, std::numeric_limits<core::Timestamp>::max());
-    EXPECT_TRUE(it.ok());
-    core::Sample sample;
-    while ((*it)->Next(&sample)) out.push_back(sample);
-    EXPECT_TRUE((*it)->status().ok());
-    return out;
-  }
-  ingest::Writer* writer() { return writer_.get(); }
-
- private:
-  TempDir dir_;
-  std::unique_ptr<storage::Storage> storage_;
-  std::unique_ptr<ingest::Writer> writer_;
-};
+using testing::TestStorage;
 
 model::SourceConfig Source(const std::string& endpoint) {
   model::SourceConfig source;
@@ -104,7 +61,7 @@ TEST(OpcUaCollectorTest, ServerKilledAndRestartedRecordsTheGapAndResumes) {
   OpcUaPeer peer;
   std::string error;
   ASSERT_TRUE(peer.Start(&error, 0, {"--changing=4", "--change-ms=100"})) << error;
-  CollectorStorage db;
+  TestStorage db;
 
   std::vector<CollectorTag> tags;
   for (int i = 0; i < 4; ++i) {
@@ -191,7 +148,7 @@ TEST(OpcUaCollectorTest, ServerKilledAndRestartedRecordsTheGapAndResumes) {
 }
 
 TEST(OpcUaCollectorTest, StopIsPromptWhileBackingOff) {
-  CollectorStorage db;
+  TestStorage db;
   // A port nothing listens on: every connect is refused.
   auto options = FastOptions();
   options.initial_backoff = 30 * core::kSecond;
@@ -211,7 +168,7 @@ TEST(OpcUaCollectorTest, StopIsPromptWhileBackingOff) {
 }
 
 TEST(OpcUaCollectorTest, CreateChecksTheSourceAndTheBindings) {
-  CollectorStorage db;
+  TestStorage db;
   model::SourceConfig modbus = Source("127.0.0.1:502");
   modbus.protocol = model::Protocol::kModbus;
   auto wrong = Collector::Create(modbus, {{"a/b", "ns=1;s=X"}}, db.writer(), core::Clock::System());

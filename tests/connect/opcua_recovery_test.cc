@@ -19,6 +19,7 @@
 #include "connect/opcua/pki.h"
 #include "ingest/writer.h"
 #include "opcua_peer.h"
+#include "test_storage.h"
 #include "storage/storage.h"
 #include "tcp_proxy.h"
 
@@ -36,50 +37,8 @@ bool WaitUntil(double seconds, const std::function<bool()>& done) {
   return done();
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string templ = (std::filesystem::temp_directory_path() / "sf-opcua-recovery-XXXXXX").string();
-    path_ = ::mkdtemp(templ.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-class RecoveryStorage {
- public:
-  RecoveryStorage() {
-    storage::Options options;
-    options.env = core::Env::Posix();
-    options.clock = core::Clock::System();
-    options.dir = dir_.path();
-    options.durability.mode = storage::DurabilityPolicy::Mode::kNone;
-    options.background_maintenance = false;
-    auto opened = storage::Storage::Open(options);
-    EXPECT_TRUE(opened.ok()) << opened.status().ToString();
-    if (opened.ok()) storage_ = std::move(*opened);
-    writer_ = std::make_unique<ingest::Writer>(storage_.get(), nullptr);
-  }
-  std::vector<core::Sample> Samples(const std::string& key) const {
-    std::vector<core::Sample> out;
-    auto info = storage_->FindSeries(key);
-    if (!info.ok()) return out;
-    auto it = storage_->ReadRaw(info->id, 0, std::numeric_limits<core::Timestamp>::max());
-    EXPECT_TRUE(it.ok());
-    core::Sample sample;
-    while ((*it)->Next(&sample)) out.push_back(sample);
-    return out;
-  }
-  ingest::Writer* writer() { return writer_.get(); }
-
- private:
-  TempDir dir_;
-  std::unique_ptr<storage::Storage> storage_;
-  std::unique_ptr<ingest::Writer> writer_;
-};
+using testing::TempDir;
+using testing::TestStorage;
 
 class OpcUaRecoveryTest : public ::testing::Test {
  protected:
@@ -190,7 +149,7 @@ struct Outage {
 };
 
 CollectorStats CollectAcrossOutage(TcpProxy& proxy, const Outage& outage) {
-  RecoveryStorage db;
+  TestStorage db;
   model::SourceConfig source;
   source.name = "plc";
   source.protocol = model::Protocol::kOpcUa;
