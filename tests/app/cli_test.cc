@@ -1,6 +1,8 @@
 // The shopfloor binary as a user runs it: exit codes and messages.
 #include <gtest/gtest.h>
 
+#include "app_test_util.h"
+
 #include <sys/wait.h>
 
 #include <array>
@@ -10,23 +12,9 @@
 
 namespace {
 
-struct CliRun {
-  int exit_code;
-  std::string output;  // stdout and stderr
-};
+using shopfloor::app::testing::CliRun;
+using shopfloor::app::testing::Shopfloor;
 
-CliRun Shopfloor(const std::string& args) {
-  const std::string cmd = std::string(SHOPFLOOR_BINARY_DIR) + "/src/app/shopfloor " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  CliRun run{-1, {}};
-  if (pipe == nullptr) return run;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) run.output.append(buf.data(), n);
-  int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
 
 TEST(Cli, VersionAndHelp) {
   CliRun v = Shopfloor("--version");

@@ -11,27 +11,14 @@
 #include <string>
 
 #include "../connect/opcua_peer.h"
+#include "app_test_util.h"
 
 namespace shopfloor::connect::opcua {
 namespace {
 
-struct CliRun {
-  int exit_code;
-  std::string output;  // stdout and stderr
-};
+using app::testing::CliRun;
+using app::testing::Shopfloor;
 
-CliRun Shopfloor(const std::string& args, const std::string& env = "") {
-  const std::string cmd = env + " " + std::string(SHOPFLOOR_BINARY_DIR) + "/src/app/shopfloor " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  CliRun run{-1, {}};
-  if (pipe == nullptr) return run;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) run.output.append(buf.data(), n);
-  int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
 
 class OpcUaCliTest : public ::testing::Test {
  protected:

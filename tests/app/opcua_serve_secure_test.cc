@@ -16,10 +16,13 @@
 #include "../connect/opcua_peer.h"
 #include "app/opcua_sources.h"
 #include "app/runtime.h"
+#include "app_test_util.h"
 #include "connect/opcua/pki.h"
 
 namespace shopfloor::app {
 namespace {
+
+constexpr int kWaitMs = 15000;  // secure connects take longer
 
 using connect::opcua::OpcUaPeer;
 
@@ -51,13 +54,6 @@ enterprise:
                      port);
 }
 
-bool WaitUntil(const std::function<bool()>& done, int timeout_ms = 15000) {
-  for (int waited = 0; waited < timeout_ms; waited += 20) {
-    if (done()) return true;
-    ::usleep(20'000);
-  }
-  return done();
-}
 
 TEST(OpcUaServeSecureTest, AnUntrustedServerIsReportedThenCollectedOnceTrusted) {
   if (std::string why = OpcUaPeer::MissingReason(); !why.empty()) GTEST_SKIP() << why;
@@ -86,7 +82,7 @@ TEST(OpcUaServeSecureTest, AnUntrustedServerIsReportedThenCollectedOnceTrusted) 
     return info.ok() ? (*rt)->storage()->Latest(std::span<const core::SeriesId>(&info->id, 1)).at(0).has_value() : false;
   };
 
-  ASSERT_TRUE(WaitUntil([&] { return status().last_error.find("not trusted") != std::string::npos; }))
+  ASSERT_TRUE(testing::WaitUntil([&] { return status().last_error.find("not trusted") != std::string::npos; }, kWaitMs))
       << status().last_error;
   EXPECT_EQ(status().connects, 0u);
   EXPECT_FALSE(samples());
@@ -95,7 +91,7 @@ TEST(OpcUaServeSecureTest, AnUntrustedServerIsReportedThenCollectedOnceTrusted) 
   ASSERT_TRUE(rejected.ok() && rejected->size() == 1) << pki;
   ASSERT_TRUE(connect::opcua::Pki::Trust(pki, (*rejected)[0].thumbprint).ok());
 
-  ASSERT_TRUE(WaitUntil([&] { return status().state == "connected" && samples(); })) << status().last_error;
+  ASSERT_TRUE(testing::WaitUntil([&] { return status().state == "connected" && samples(); }, kWaitMs)) << status().last_error;
   EXPECT_EQ(status().connects, 1u);
   rt->reset();
   std::filesystem::remove_all(dir);

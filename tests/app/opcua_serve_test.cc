@@ -18,6 +18,7 @@
 
 #include "../connect/opcua_peer.h"
 #include "app/runtime.h"
+#include "app_test_util.h"
 #include "connect/opcua/client.h"
 #include "ingest/event_log.h"
 #include "server/api.h"
@@ -25,6 +26,8 @@
 
 namespace shopfloor::app {
 namespace {
+
+using testing::WaitUntil;
 
 using connect::opcua::OpcUaPeer;
 using ::testing::HasSubstr;
@@ -68,13 +71,6 @@ enterprise:
                      port);
 }
 
-bool WaitUntil(const std::function<bool()>& done, int timeout_ms = 10000) {
-  for (int waited = 0; waited < timeout_ms; waited += 20) {
-    if (done()) return true;
-    ::usleep(20'000);
-  }
-  return done();
-}
 
 class OpcUaServeTest : public ::testing::Test {
  protected:
