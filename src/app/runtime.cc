@@ -51,9 +51,19 @@ core::Status Runtime::StartMqtt() {
   broker.host = options_.mqtt->first;
   broker.port = options_.mqtt->second;
   broker.clock = clock_;
-  mqtt_broker_ = std::make_unique<connect::mqtt::Broker>(broker, mqtt_telemetry_.get());
+  SparkplugHostOptions sparkplug;
+  sparkplug.may_publish = [auth](const connect::mqtt::ClientView& client) { return auth->MayPublishData(client); };
+  sparkplug_ = SparkplugHost::Create(options_.config ? &*options_.config : nullptr, assets_.get(), twins_.get(),
+                                     writer_.get(), &bus_, audit_.get(), clock_, mqtt_telemetry_.get(), sparkplug);
+  connect::mqtt::BrokerHooks* hooks = sparkplug_ ? sparkplug_->hooks() : mqtt_telemetry_.get();
+  mqtt_broker_ = std::make_unique<connect::mqtt::Broker>(broker, hooks);
   core::Status started = mqtt_broker_->Start();
   if (!started.ok()) return started.WithPrefix(fmt::format("MQTT on {}:{}", broker.host, broker.port));
+  if (sparkplug_) {
+    SF_RETURN_IF_ERROR(sparkplug_->RegisterMetrics(&metrics_));
+    sparkplug_->Attach(mqtt_broker_.get(), fmt::format("{}:{}", broker.host, mqtt_broker_->port()));
+    sparkplug_live_.store(sparkplug_.get());
+  }
   connect::mqtt::Broker* b = mqtt_broker_.get();
   connect::mqtt::TelemetryHooks* t = mqtt_telemetry_.get();
   struct Def {
@@ -156,9 +166,11 @@ core::Result<std::unique_ptr<Runtime>> Runtime::Open(RuntimeOptions options, cor
                       OpcUaSources::Create(config, rt->assets_.get(), rt->writer_.get(), bus, rt->audit_.get(),
                                            &rt->metrics_, clock, std::move(sources_options)));
   OpcUaSources* sources = rt->opcua_sources_.get();
-  twins->SetListener([bus, sources](const model::ModelEvent& e) {
+  Runtime* self = rt.get();
+  twins->SetListener([bus, sources, self](const model::ModelEvent& e) {
     bus->PublishEvent(ToEvent(e));
     sources->OnDesired(e);
+    if (SparkplugHost* sparkplug = self->sparkplug_live_.load()) sparkplug->OnDesired(e);
   });
   rt->sources_listener_ = rt->assets_->AddListener([sources](const model::ModelEvent&) { sources->OnModelChanged(); });
   rt->model_listener_ = rt->assets_->AddListener([bus, twins](const model::ModelEvent& e) {
@@ -183,7 +195,13 @@ core::Result<std::unique_ptr<Runtime>> Runtime::Open(RuntimeOptions options, cor
   services.twins = twins;
   services.metrics = &rt->metrics_;
   services.config = config;
-  services.sources = [sources] { return sources->Status(); };
+  services.sources = [sources, self] {
+    std::vector<server::SourceStatus> all = sources->Status();
+    if (SparkplugHost* sparkplug = self->sparkplug_live_.load()) {
+      for (auto& s : sparkplug->Status()) all.push_back(std::move(s));
+    }
+    return all;
+  };
   return rt;
 }
 
@@ -210,7 +228,10 @@ Runtime::~Runtime() {
   server_.reset();
   // The broker stops before its hooks go (queued telemetry is answered, then dropped), and
   // all of it before the writer and the model.
+  sparkplug_live_.store(nullptr);
+  if (sparkplug_) sparkplug_->Stop();  // announces the host offline while the broker runs
   if (mqtt_broker_) mqtt_broker_->Stop();
+  sparkplug_.reset();
   mqtt_telemetry_.reset();
   mqtt_broker_.reset();
   mqtt_auth_.reset();

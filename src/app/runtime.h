@@ -6,11 +6,13 @@
 // they exercise exactly this wiring.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "app/opcua_sources.h"
+#include "app/sparkplug_host.h"
 #include "auth/audit.h"
 #include "connect/mqtt/broker.h"
 #include "connect/mqtt/telemetry.h"
@@ -96,6 +98,8 @@ class Runtime {
   std::unique_ptr<connect::mqtt::UserAuthHooks> mqtt_auth_;
   std::unique_ptr<connect::mqtt::TelemetryHooks> mqtt_telemetry_;
   std::unique_ptr<connect::mqtt::Broker> mqtt_broker_;
+  std::unique_ptr<SparkplugHost> sparkplug_;  // in front of the telemetry hooks
+  std::atomic<SparkplugHost*> sparkplug_live_{nullptr};  // for the twin listener: set once attached
 };
 
 }  // namespace shopfloor::app

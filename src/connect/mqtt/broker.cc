@@ -108,4 +108,14 @@ uint16_t Broker::port() const { return impl_->port(); }
 void Broker::Stop() { impl_->Stop(); }
 BrokerStats Broker::stats() const { return impl_->stats(); }
 
+size_t Broker::Inject(std::string topic, std::string payload, uint8_t qos, bool retain) {
+  auto message = std::make_shared<Message>();
+  message->publish.topic = std::move(topic);
+  message->publish.payload = std::move(payload);
+  message->publish.qos = std::min<uint8_t>(qos, 2);
+  message->publish.retain = retain;
+  message->received_at = impl_->Now();
+  return impl_->Route(message);
+}
+
 }  // namespace shopfloor::connect::mqtt

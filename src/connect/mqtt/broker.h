@@ -106,6 +106,12 @@ class Broker {
   void Stop();
   BrokerStats stats() const;
 
+  // Publishes a message of Shopfloor's own (a Sparkplug STATE or command, a device command):
+  // routed to the matching sessions like a client's PUBLISH, and stored when `retain`, but
+  // without the hooks (no ACL, no ingestion). Returns the number of sessions it was
+  // delivered or queued to (0: nobody subscribes). Thread-safe; after Stop() it does nothing.
+  size_t Inject(std::string topic, std::string payload, uint8_t qos, bool retain);
+
   class Impl;
 
  private:

@@ -57,7 +57,8 @@ class Broker::Impl {
   std::string AssignClientId();
 
   // Routes an accepted PUBLISH to the matching sessions and stores it if retained.
-  void Route(const MessagePtr& message);
+  // Returns the number of sessions it went to.
+  size_t Route(const MessagePtr& message);
   // Publishes a will (through AuthorizePublish and OnPublish, like a client's PUBLISH).
   void PublishWill(PendingWill will);
   void PostWill(PendingWill will);
