@@ -43,7 +43,7 @@ void Connection::Start() {
                                        [self = shared_from_this()](const auto& e) { self->OnTimer(e); }));
   if (tls_context_ != nullptr) {
     tls_ = std::make_unique<TlsChannel>(*tls_context_, socket_.native_handle());
-    return Handshake();
+    return net::post(socket_.get_executor(), [self = shared_from_this()] { self->Handshake(); });  // on the strand
   }
   WaitReadable();
 }

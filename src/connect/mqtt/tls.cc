@@ -179,7 +179,9 @@ TlsChannel::Io TlsChannel::Write(const char* data, size_t n) {
   return {Fail(r, "write"), 0};
 }
 
-bool TlsChannel::Buffered() const { return ssl_ != nullptr && SSL_has_pending(ssl_) == 1; }
+// SSL_pending, not SSL_has_pending: a partial record also counts for the latter, and waiting
+// for the socket is right then (its rest must come from there).
+bool TlsChannel::Buffered() const { return ssl_ != nullptr && SSL_pending(ssl_) > 0; }
 
 void TlsChannel::Shutdown() {
   if (ssl_ == nullptr || SSL_is_init_finished(ssl_) != 1) return;

@@ -62,7 +62,7 @@ class TlsChannel {
   Io Read(char* data, size_t n);
   // Some of `n` bytes (a retry after kRead/kWrite passes the same data again).
   Io Write(const char* data, size_t n);
-  // Whether decrypted or read-ahead bytes wait inside OpenSSL (the socket may be quiet).
+  // Whether decrypted bytes wait inside OpenSSL (the socket may be quiet meanwhile).
   bool Buffered() const;
   // Sends close_notify if the socket takes it now; never waits.
   void Shutdown();
