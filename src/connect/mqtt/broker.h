@@ -106,6 +106,15 @@ class Broker {
   void Stop();
   BrokerStats stats() const;
 
+  // Server-originated messages (e.g. commands to devices): routed to the matching local
+  // subscribers like a client's PUBLISH (no hooks: the caller decides what it sends), and
+  // stored when `retain`. InvalidArgument for a bad topic (empty, wildcards) or QoS > 2;
+  // Unavailable before Start(). The publisher has no client id, so No Local never
+  // filters it.
+  core::Status Publish(std::string topic, std::string payload, uint8_t qos, bool retain);
+  // How many sessions (connected or persistent) have a subscription matching `topic`.
+  size_t CountSubscribers(std::string_view topic) const;
+
   class Impl;
 
  private:
