@@ -260,7 +260,6 @@ class ApiMalformedTest : public ::testing::Test {
         {R"({"type":"double","binding":{"source":1}})", "source"},
         {R"({"type":"double","binding":{"bogus":1}})", "bogus"},
         {R"({"type":"double","name":"other"})", "name"},
-        {R"({"type":"double","writable":true})", "binding"},
     };
     for (const auto& [body, needle] : tag_cases) add("PUT", tags + "newtag", body, needle, "tag " + body);
     add("PUT", tags + "bad%20name", R"({"type":"double"})", "name", "tag name with a space");
