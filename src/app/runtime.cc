@@ -43,7 +43,11 @@ core::Status Runtime::StartMqtt() {
   if (!options_.mqtt) return core::Status::OK();
   mqtt_auth_ = std::make_unique<connect::mqtt::UserAuthHooks>(users_.get(), assets_.get());
   connect::mqtt::TelemetryOptions telemetry;
-  connect::mqtt::UserAuthHooks* auth = mqtt_auth_.get();
+  connect::mqtt::UserAuthHooks* users = mqtt_auth_.get();
+  // Devices first (a "sfd_" secret), users behind them (mqtt-devices).
+  mqtt_devices_ = std::make_unique<connect::mqtt::DeviceAuthHooks>(devices_.get(), users, clock_);
+  connect::mqtt::DeviceAuthHooks* auth = mqtt_devices_.get();
+  auth->set_users_may_provision([users](const connect::mqtt::ClientView& client) { return users->MayProvision(client); });
   telemetry.may_provision = [auth](const connect::mqtt::ClientView& client) { return auth->MayProvision(client); };
   mqtt_telemetry_ = std::make_unique<connect::mqtt::TelemetryHooks>(assets_.get(), writer_.get(), clock_,
                                                                     std::move(telemetry), auth);
@@ -77,6 +81,19 @@ core::Status Runtime::StartMqtt() {
                                  : metrics_.AddGaugeCallback(def.name, def.help, def.fn);
     if (!s.ok()) return s;
   }
+  // mqtt-devices: denials per reason, and desired values down to devices.
+  SF_ASSIGN_OR_RETURN(core::CounterFamily * denied,
+                      metrics_.AddCounterFamily("shopfloor_mqtt_device_denied_total",
+                                                "MQTT requests refused by the device ACLs (and command topics), by reason",
+                                                {"reason"}));
+  for (size_t i = 1; i < connect::mqtt::kDenialKinds; ++i) {
+    const auto reason = static_cast<connect::mqtt::Denial>(i);
+    SF_RETURN_IF_ERROR(denied->SetCallback({std::string(connect::mqtt::DenialName(reason))},
+                                           [auth, i] { return double(auth->stats().denied[i]); }));
+  }
+  mqtt_commands_ = std::make_unique<MqttCommands>(mqtt_broker_.get(), assets_.get(), twins_.get(), audit_.get(),
+                                                  &bus_, clock_);
+  commands_.store(mqtt_commands_.get());
   SF_LOG(info, "mqtt.listening", "address={}:{}", broker.host, mqtt_broker_->port());
   return core::Status::OK();
 }
@@ -121,6 +138,7 @@ core::Result<std::unique_ptr<Runtime>> Runtime::Open(RuntimeOptions options, cor
   }
   SF_ASSIGN_OR_RETURN(rt->audit_, auth::AuditLog::Open(rt->dbs_[kAuditDb].get(), clock, dir + "/audit.head"));
   SF_ASSIGN_OR_RETURN(rt->users_, auth::UserStore::Open(rt->dbs_[kUsersDb].get(), clock, rt->audit_.get(), rt->options_.auth));
+  SF_ASSIGN_OR_RETURN(rt->devices_, auth::DeviceStore::Open(rt->dbs_[kUsersDb].get(), clock, rt->audit_.get()));
   SF_ASSIGN_OR_RETURN(rt->assets_, model::AssetStore::Open(rt->dbs_[kModelDb].get(), clock));
   if (config != nullptr) {
     auto report = rt->assets_->SeedFromConfig(*config, config->file_name, Fingerprint(rt->options_.config_text));
@@ -156,9 +174,11 @@ core::Result<std::unique_ptr<Runtime>> Runtime::Open(RuntimeOptions options, cor
                       OpcUaSources::Create(config, rt->assets_.get(), rt->writer_.get(), bus, rt->audit_.get(),
                                            &rt->metrics_, clock, std::move(sources_options)));
   OpcUaSources* sources = rt->opcua_sources_.get();
-  twins->SetListener([bus, sources](const model::ModelEvent& e) {
+  std::atomic<MqttCommands*>* commands = &rt->commands_;
+  twins->SetListener([bus, sources, commands](const model::ModelEvent& e) {
     bus->PublishEvent(ToEvent(e));
     sources->OnDesired(e);
+    if (MqttCommands* c = commands->load()) c->OnDesired(e);  // mqtt-devices
   });
   rt->sources_listener_ = rt->assets_->AddListener([sources](const model::ModelEvent&) { sources->OnModelChanged(); });
   rt->model_listener_ = rt->assets_->AddListener([bus, twins](const model::ModelEvent& e) {
@@ -178,6 +198,7 @@ core::Result<std::unique_ptr<Runtime>> Runtime::Open(RuntimeOptions options, cor
   services.bus = bus;
   services.events = rt->events_.get();
   services.users = rt->users_.get();
+  services.devices = rt->devices_.get();
   services.audit = rt->audit_.get();
   services.assets = rt->assets_.get();
   services.twins = twins;
@@ -210,9 +231,12 @@ Runtime::~Runtime() {
   server_.reset();
   // The broker stops before its hooks go (queued telemetry is answered, then dropped), and
   // all of it before the writer and the model.
+  commands_.store(nullptr);  // commands first: they publish through the broker
+  mqtt_commands_.reset();
   if (mqtt_broker_) mqtt_broker_->Stop();
   mqtt_telemetry_.reset();
   mqtt_broker_.reset();
+  mqtt_devices_.reset();
   mqtt_auth_.reset();
   twin_feed_.Reset();
   if (assets_ && model_listener_ != 0) assets_->RemoveListener(model_listener_);
@@ -223,6 +247,7 @@ Runtime::~Runtime() {
   writer_.reset();
   twins_.reset();
   assets_.reset();
+  devices_.reset();
   users_.reset();
   audit_.reset();
   for (auto& db : dbs_) db.reset();
