@@ -100,7 +100,8 @@ Reason DeviceAuthHooks::Authenticate(const Connect& connect, std::string_view re
   if (!device.ok()) {
     ++stats_.login_failures;
     uint64_t suppressed = 0;
-    if (ShouldLog(fmt::format("login:{}", remote.substr(0, remote.rfind(':'))), &suppressed)) {
+    // Per address and name: one noisy device cannot hide another's refusals.
+    if (ShouldLog(fmt::format("login:{}/{}", remote.substr(0, remote.rfind(':')), name), &suppressed)) {
       SF_LOG(warn, "mqtt.device_login_refused", "client={} device={} remote={} reason=\"{}\" not_logged_since={}",
              connect.client_id, name, remote, device.status().message(), suppressed);
     }

@@ -5,7 +5,8 @@
 // names cannot contain ':', so it never equals a user's principal). Any other password goes
 // to the users' hooks unchanged (UserAuthHooks: password or API token). A refused device
 // gets Bad User Name or Password (unknown name, wrong or rotated secret) or Not authorized
-// (disabled), and the refusal is logged with client id, remote address and reason.
+// (disabled), and the refusal is logged with client id, remote address and reason (at most
+// once per `log_interval` per address and device name).
 //
 // Device ACLs, with P the device's bound asset path:
 //   publish    P itself (a batch) or any topic under "P/", with no level starting with '$'
