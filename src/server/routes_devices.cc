@@ -91,15 +91,18 @@ void Api::AddDeviceRoutes() {
         if (auto r = available()) return *r;
         auto body = ParseJsonObject(ctx.request.body, {"name", "asset", "may_provision"});
         if (!body.ok()) return StatusResponse(body.status());
-        auto name = RequiredString(*body, "body", "name");
+        // Every field's type first, so an error names the field that is wrong.
+        auto name = OptionalString(*body, "body", "name");
         if (!name.ok()) return StatusResponse(name.status());
-        auto asset = RequiredString(*body, "body", "asset");
+        auto asset = OptionalString(*body, "body", "asset");
         if (!asset.ok()) return StatusResponse(asset.status());
         auto provision = OptionalBool(*body, "body", "may_provision");
         if (!provision.ok()) return StatusResponse(provision.status());
-        if (auto r = CheckSite(ctx.principal, *asset)) return *r;
-        if (core::Status s = asset_exists(*asset); !s.ok()) return StatusResponse(s);
-        auto added = services_.devices->Add(ctx.principal.user, *name, *asset, provision->value_or(false));
+        if (!*name) return StatusResponse(RequiredString(*body, "body", "name").status());
+        if (!*asset) return StatusResponse(RequiredString(*body, "body", "asset").status());
+        if (auto r = CheckSite(ctx.principal, **asset)) return *r;
+        if (core::Status s = asset_exists(**asset); !s.ok()) return StatusResponse(s);
+        auto added = services_.devices->Add(ctx.principal.user, **name, **asset, provision->value_or(false));
         if (!added.ok()) return StatusResponse(added.status());
         Json j = DeviceJson(added->info);
         j["secret"] = added->secret;
