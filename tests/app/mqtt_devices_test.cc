@@ -1,5 +1,6 @@
 // MQTT devices end to end, with real clients (mosquitto_pub / mosquitto_sub from Debian's
-// mosquitto-clients) against the Runtime's broker and HTTP API: a device added through
+// mosquitto-clients, and paho in 3.1.1: tests/peers/mqtt/paho_device.py) against the
+// Runtime's broker and HTTP API: a device added through
 // /api/v1/devices publishes under its asset (stored) and is denied elsewhere (PUBACK 0x87,
 // counted per reason); it receives a command on "<asset>/$cmd/<tag>" when a desired value
 // is set through the API, reports the value back and the audit says "sent" then "ok"; a
@@ -241,6 +242,47 @@ TEST_F(MqttDevicesTest, ADesiredValueGoesDownAsACommandAndTheAuditSaysOkOnceRepo
   EXPECT_EQ(stats.sent, 1u);
   EXPECT_EQ(stats.ok, 1u);
   EXPECT_EQ(stats.no_subscriber, 1u);
+}
+
+// The same round trip with paho in MQTT 3.1.1 (tests/peers/mqtt/paho_device.py).
+TEST_F(MqttDevicesTest, APahoDeviceIn311AppliesACommand) {
+  if (std::system("/usr/bin/python3 -c 'import paho.mqtt.client' >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "python3-paho-mqtt is not installed (scripts/setup installs it)";
+  }
+  const std::string secret = AddDevice("m1-plc", "acme/north/hall/m1");
+  // 3.1.1 has no negative PUBACK: a denied publish is acknowledged and dropped.
+  int status = -1;
+  std::string out = Shell(fmt::format("timeout 15 mosquitto_pub -h 127.0.0.1 -p {} -V 311 -u m1-plc -P '{}' -q 1 "
+                                      "-t acme/north/hall/m2/temp -m 5",
+                                      rt_->mqtt_port(), secret),
+                          &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_FALSE(Latest("acme/north/hall/m2/temp").has_value());
+
+  const std::string command = fmt::format("timeout 30 /usr/bin/python3 {}/tests/peers/mqtt/paho_device.py {} m1-plc '{}' "
+                                          "acme/north/hall/m1 2>&1",
+                                          SHOPFLOOR_SOURCE_DIR, rt_->mqtt_port(), secret);
+  FILE* device = ::popen(command.c_str(), "r");
+  ASSERT_NE(device, nullptr);
+  std::string output;
+  char line[4096];
+  while (std::fgets(line, sizeof line, device) != nullptr) {
+    const std::string l(line);
+    output += l;
+    if (l.rfind("READY ", 0) == 0) {
+      EXPECT_EQ(l, "READY 1\n");
+      auto r = Api("PATCH", "/api/v1/assets/" + testing::UrlEncode("acme/north/hall/m1") + "/twin/desired",
+                   operator_, R"({"setpoint": 8.25})");
+      EXPECT_EQ(r.status, 200) << r.body;
+    }
+  }
+  const int rc = ::pclose(device);
+  ASSERT_EQ(WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, 0) << output;
+  EXPECT_NE(output.find("APPLIED setpoint 8.25 "), std::string::npos) << output;
+  EXPECT_NE(output.find(" olga\n"), std::string::npos) << output;
+  EXPECT_TRUE(WaitUntil([&] { return SetpointResults("acme/north/hall/m1/setpoint").size() == 2; }));
+  EXPECT_EQ(SetpointResults("acme/north/hall/m1/setpoint"), (std::vector<std::string>{"sent", "ok"}));
+  EXPECT_EQ(Latest("acme/north/hall/m1/setpoint"), core::Value(8.25));
 }
 
 TEST_F(MqttDevicesTest, ACommandTheDeviceNeverAppliesTimesOut) {
