@@ -100,11 +100,8 @@ DeviceStore::DeviceStore(std::unique_ptr<meta::Db> own_db, meta::Db* db, core::C
 
 DeviceStore::~DeviceStore() = default;
 
-Result<std::optional<DeviceStore::Row>> DeviceStore::Find(std::string_view name) const {
-  SF_ASSIGN_OR_RETURN(meta::Statement q, db_->Prepare(fmt::format("SELECT {} FROM auth_devices WHERE name=?1", kColumns)));
-  q.Bind(1, name);
-  SF_ASSIGN_OR_RETURN(bool found, q.Step());
-  if (!found) return std::optional<Row>();
+// One row of a SELECT of kColumns.
+DeviceStore::Row DeviceStore::ReadRow(const meta::Statement& q) {
   Row row;
   row.info.id = q.Int(0);
   row.info.name = q.Text(1);
@@ -114,7 +111,15 @@ Result<std::optional<DeviceStore::Row>> DeviceStore::Find(std::string_view name)
   row.info.created = q.Int(5);
   row.info.rotated = q.Int(6);
   row.secret_hash = q.Blob(7);
-  return std::optional<Row>(std::move(row));
+  return row;
+}
+
+Result<std::optional<DeviceStore::Row>> DeviceStore::Find(std::string_view name) const {
+  SF_ASSIGN_OR_RETURN(meta::Statement q, db_->Prepare(fmt::format("SELECT {} FROM auth_devices WHERE name=?1", kColumns)));
+  q.Bind(1, name);
+  SF_ASSIGN_OR_RETURN(bool found, q.Step());
+  if (!found) return std::optional<Row>();
+  return std::optional<Row>(ReadRow(q));
 }
 
 Status DeviceStore::Record(std::string_view actor, std::string_view action, std::string_view target,
@@ -235,13 +240,12 @@ Result<DeviceInfo> DeviceStore::Get(std::string_view name) const {
 
 std::vector<DeviceInfo> DeviceStore::List() const {
   std::vector<DeviceInfo> out;
-  auto q = db_->Prepare("SELECT name FROM auth_devices ORDER BY name");
+  auto q = db_->Prepare(fmt::format("SELECT {} FROM auth_devices ORDER BY name", kColumns));
   if (!q.ok()) return out;
   while (true) {
     Result<bool> row = q->Step();
     if (!row.ok() || !*row) break;
-    auto device = Get(q->Text(0));
-    if (device.ok()) out.push_back(std::move(*device));
+    out.push_back(ReadRow(*q).info);
   }
   return out;
 }

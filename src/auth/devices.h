@@ -35,6 +35,7 @@
 
 namespace shopfloor::meta {
 class Db;
+class Statement;
 }
 
 namespace shopfloor::auth {
@@ -94,6 +95,7 @@ class DeviceStore {
  private:
   DeviceStore(std::unique_ptr<meta::Db> own_db, meta::Db* db, core::Clock* clock, AuditLog* audit);
   struct Row;
+  static Row ReadRow(const meta::Statement& q);
   core::Result<std::optional<Row>> Find(std::string_view name) const;
   core::Status Record(std::string_view actor, std::string_view action, std::string_view target, std::string old_value,
                       std::string new_value, const core::Status& status);
