@@ -5,6 +5,7 @@
 #include <boost/asio/strand.hpp>
 #include <fmt/format.h>
 
+#include "connect/mqtt/codec.h"
 #include "connect/mqtt/connection.h"
 
 namespace shopfloor::connect::mqtt {
@@ -146,14 +147,14 @@ uint16_t Broker::tls_port() const { return impl_->tls_port(); }
 void Broker::Stop() { impl_->Stop(); }
 BrokerStats Broker::stats() const { return impl_->stats(); }
 
-size_t Broker::Inject(std::string topic, std::string payload, uint8_t qos, bool retain) {
-  auto message = std::make_shared<Message>();
-  message->publish.topic = std::move(topic);
-  message->publish.payload = std::move(payload);
-  message->publish.qos = std::min<uint8_t>(qos, 2);
-  message->publish.retain = retain;
-  message->received_at = impl_->Now();
-  return impl_->Route(message);
+
+size_t Broker::CountSubscribers(std::string_view topic) const { return impl_->CountSubscribers(topic); }
+
+size_t Broker::Impl::CountSubscribers(std::string_view topic) {
+  std::lock_guard lock(mu_);
+  size_t n = 0;
+  for (const Delivery& d : trie_.Match(topic, {})) n += sessions_.count(d.client_id);
+  return n;
 }
 
 }  // namespace shopfloor::connect::mqtt

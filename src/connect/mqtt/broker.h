@@ -126,11 +126,14 @@ class Broker {
   void Stop();
   BrokerStats stats() const;
 
-  // Publishes a message of Shopfloor's own (a Sparkplug STATE or command, a device command):
-  // routed to the matching sessions like a client's PUBLISH, and stored when `retain`, but
-  // without the hooks (no ACL, no ingestion). Returns the number of sessions it was
-  // delivered or queued to (0: nobody subscribes). Thread-safe; after Stop() it does nothing.
-  size_t Inject(std::string topic, std::string payload, uint8_t qos, bool retain);
+  // Server-originated messages (e.g. commands to devices): routed to the matching local
+  // subscribers like a client's PUBLISH (no hooks: the caller decides what it sends), and
+  // stored when `retain`. InvalidArgument for a bad topic (empty, wildcards) or QoS > 2;
+  // Unavailable before Start(). The publisher has no client id, so No Local never
+  // filters it.
+  core::Status Publish(std::string topic, std::string payload, uint8_t qos, bool retain);
+  // How many sessions (connected or persistent) have a subscription matching `topic`.
+  size_t CountSubscribers(std::string_view topic) const;
 
   class Impl;
 

@@ -62,6 +62,8 @@ class Broker::Impl {
   // Routes an accepted PUBLISH to the matching sessions and stores it if retained.
   // Returns the number of sessions it went to.
   size_t Route(const MessagePtr& message);
+  // Sessions with a subscription matching `topic` (Broker::CountSubscribers).
+  size_t CountSubscribers(std::string_view topic);
   // Publishes a will (through AuthorizePublish and OnPublish, like a client's PUBLISH).
   void PublishWill(PendingWill will);
   void PostWill(PendingWill will);
