@@ -147,6 +147,21 @@ uint16_t Broker::tls_port() const { return impl_->tls_port(); }
 void Broker::Stop() { impl_->Stop(); }
 BrokerStats Broker::stats() const { return impl_->stats(); }
 
+core::Status Broker::Publish(std::string topic, std::string payload, uint8_t qos, bool retain) {
+  if (!ValidTopicName(topic)) {
+    return core::Status::InvalidArgument(fmt::format("mqtt: cannot publish to \"{}\": not a valid topic name", topic));
+  }
+  if (qos > 2) return core::Status::InvalidArgument(fmt::format("mqtt: QoS {} does not exist (0, 1 or 2)", qos));
+  if (impl_->port() == 0 && impl_->tls_port() == 0) return core::Status::Unavailable("mqtt: the broker is not started");
+  auto message = std::make_shared<Message>();
+  message->publish.topic = std::move(topic);
+  message->publish.payload = std::move(payload);
+  message->publish.qos = qos;
+  message->publish.retain = retain;
+  message->received_at = impl_->Now();
+  impl_->Route(message);
+  return core::Status::OK();
+}
 
 size_t Broker::CountSubscribers(std::string_view topic) const { return impl_->CountSubscribers(topic); }
 

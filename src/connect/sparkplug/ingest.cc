@@ -61,13 +61,21 @@ SparkplugHooks::~SparkplugHooks() {
 void SparkplugHooks::Attach(PublishFn publish) {
   std::lock_guard lock(mu_);
   publish_ = std::move(publish);
-  publish_(std::string(kNamespace) + "/STATE/" + options_.host_id, StatePayload(true, NowMs(clock_)), 1, true);
+  if (auto s = publish_(std::string(kNamespace) + "/STATE/" + options_.host_id, StatePayload(true, NowMs(clock_)), 1,
+                        true);
+      !s.ok()) {
+    SF_LOG(error, "sparkplug.state_failed", "online=true error=\"{}\"", s.ToString());
+  }
 }
 
 void SparkplugHooks::Detach() {
   std::lock_guard lock(mu_);
   if (!publish_) return;
-  publish_(std::string(kNamespace) + "/STATE/" + options_.host_id, StatePayload(false, NowMs(clock_)), 1, true);
+  if (auto s = publish_(std::string(kNamespace) + "/STATE/" + options_.host_id, StatePayload(false, NowMs(clock_)), 1,
+                        true);
+      !s.ok()) {
+    SF_LOG(error, "sparkplug.state_failed", "online=false error=\"{}\"", s.ToString());
+  }
   publish_ = nullptr;
 }
 
@@ -290,7 +298,9 @@ void SparkplugHooks::Process(std::vector<Pending>* batch) {
       if (!result.problem.empty()) stats_.last_problem = fmt::format("{}: {}", p.topic, result.problem);
       if (result.rebirth && publish_) {
         Topic ncmd{MessageType::kNCmd, topic->group_id, topic->edge_node_id, "", ""};
-        publish_(FormatTopic(ncmd), Host::RebirthCommand(NowMs(clock_)), 0, false);
+        if (auto s = publish_(FormatTopic(ncmd), Host::RebirthCommand(NowMs(clock_)), 0, false); !s.ok()) {
+          SF_LOG(error, "sparkplug.rebirth_failed", "node={} error=\"{}\"", topic->edge_node_id, s.ToString());
+        }
         stats_.rebirths_requested++;
         SF_LOG(info, "sparkplug.rebirth", "group={} node={} reason=\"{}\"", topic->group_id, topic->edge_node_id,
                result.problem);
@@ -383,7 +393,7 @@ core::Result<std::string> SparkplugHooks::SendCommand(const CommandTarget& targe
   m.value = *value;
   payload.metrics.push_back(std::move(m));
   const std::string name = FormatTopic(topic);
-  publish_(name, EncodePayload(payload), 0, false);
+  SF_RETURN_IF_ERROR(publish_(name, EncodePayload(payload), 0, false));
   stats_.commands_sent++;
   return name;
 }
