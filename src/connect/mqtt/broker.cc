@@ -2,6 +2,7 @@
 // hooks and the counters.
 #include "connect/mqtt/broker.h"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <fmt/format.h>
 
@@ -107,5 +108,22 @@ core::Status Broker::Start() { return impl_->Start(); }
 uint16_t Broker::port() const { return impl_->port(); }
 void Broker::Stop() { impl_->Stop(); }
 BrokerStats Broker::stats() const { return impl_->stats(); }
+
+core::Status Broker::Publish(std::string topic, std::string payload, uint8_t qos, bool retain) {
+  if (topic.empty() || topic.find_first_of(std::string_view("+#\0", 3)) != std::string::npos) {
+    return core::Status::InvalidArgument(
+        fmt::format("mqtt: cannot publish on \"{}\": a topic name is not empty and has no '+', '#' or NUL", topic));
+  }
+  if (qos > 2) return core::Status::InvalidArgument(fmt::format("mqtt: QoS {} is not 0, 1 or 2", qos));
+  auto message = std::make_shared<Message>();
+  message->publish.topic = std::move(topic);
+  message->publish.payload = std::move(payload);
+  message->publish.qos = qos;
+  message->publish.retain = retain;
+  message->received_at = impl_->Now();
+  Impl* impl = impl_.get();
+  net::post(impl->io(), [impl, message = MessagePtr(std::move(message))] { impl->Route(message); });
+  return core::Status::OK();
+}
 
 }  // namespace shopfloor::connect::mqtt

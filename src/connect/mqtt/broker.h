@@ -105,6 +105,12 @@ class Broker {
   // Closes the listener and every connection (no wills) and joins the threads.
   void Stop();
   BrokerStats stats() const;
+  // Publishes a message of the server's own (no client, not passed through the hooks):
+  // routed to matching subscribers like a client's PUBLISH and, if `retain`, stored as the
+  // topic's retained message (an empty payload deletes it). Asynchronous: it is routed on
+  // an I/O thread shortly after. InvalidArgument for an empty topic, a topic with
+  // wildcards or NUL, or qos > 2.
+  [[nodiscard]] core::Status Publish(std::string topic, std::string payload, uint8_t qos, bool retain);
 
   class Impl;
 
