@@ -77,6 +77,7 @@ core::Status Runtime::StartMqtt() {
                                  : metrics_.AddGaugeCallback(def.name, def.help, def.fn);
     if (!s.ok()) return s;
   }
+  mqtt_sources_->SetLocalBroker(mqtt_broker_.get());  // bridged messages reach local subscribers
   SF_LOG(info, "mqtt.listening", "address={}:{}", broker.host, mqtt_broker_->port());
   return core::Status::OK();
 }
@@ -94,7 +95,10 @@ core::Status Runtime::StartHttp() {
   return core::Status::OK();
 }
 
-void Runtime::StartSources() { opcua_sources_->Start(); }
+void Runtime::StartSources() {
+  opcua_sources_->Start();
+  mqtt_sources_->Start();
+}
 
 core::Result<std::unique_ptr<Runtime>> Runtime::Open(RuntimeOptions options, core::Clock* clock) {
   std::unique_ptr<Runtime> rt(new Runtime());
@@ -156,6 +160,9 @@ core::Result<std::unique_ptr<Runtime>> Runtime::Open(RuntimeOptions options, cor
                       OpcUaSources::Create(config, rt->assets_.get(), rt->writer_.get(), bus, rt->audit_.get(),
                                            &rt->metrics_, clock, std::move(sources_options)));
   OpcUaSources* sources = rt->opcua_sources_.get();
+  SF_ASSIGN_OR_RETURN(rt->mqtt_sources_, MqttSources::Create(config, rt->assets_.get(), rt->writer_.get(),
+                                                             &rt->metrics_, clock, MqttSourcesOptions{}));
+  MqttSources* bridges = rt->mqtt_sources_.get();
   twins->SetListener([bus, sources](const model::ModelEvent& e) {
     bus->PublishEvent(ToEvent(e));
     sources->OnDesired(e);
@@ -183,7 +190,11 @@ core::Result<std::unique_ptr<Runtime>> Runtime::Open(RuntimeOptions options, cor
   services.twins = twins;
   services.metrics = &rt->metrics_;
   services.config = config;
-  services.sources = [sources] { return sources->Status(); };
+  services.sources = [sources, bridges] {
+    std::vector<server::SourceStatus> all = sources->Status();
+    for (server::SourceStatus& s : bridges->Status()) all.push_back(std::move(s));
+    return all;
+  };
   return rt;
 }
 
@@ -208,6 +219,7 @@ core::Status Runtime::SeedTwins() {
 Runtime::~Runtime() {
   if (server_) server_->Stop();
   server_.reset();
+  mqtt_sources_.reset();  // the bridges forward to the broker and write through the writer
   // The broker stops before its hooks go (queued telemetry is answered, then dropped), and
   // all of it before the writer and the model.
   if (mqtt_broker_) mqtt_broker_->Stop();

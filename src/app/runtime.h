@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "app/mqtt_sources.h"
 #include "app/opcua_sources.h"
 #include "auth/audit.h"
 #include "connect/mqtt/broker.h"
@@ -51,7 +52,8 @@ class Runtime {
   // or an API token, telemetry under the enterprise is stored before its PUBACK.
   core::Status StartMqtt();
   uint16_t mqtt_port() const;
-  // Starts the connectors of the config's sources (OPC UA: OpcUaSources). Start() calls it
+  // Starts the connectors of the config's sources (OPC UA: OpcUaSources; MQTT bridges:
+  // MqttSources). Start() calls it
   // before StartHttp(); Open() alone collects nothing and writes no setpoints.
   void StartSources();
   ~Runtime();  // stops the server first, then closes in reverse order
@@ -66,6 +68,7 @@ class Runtime {
   model::AssetStore* assets() const { return assets_.get(); }
   ingest::Writer* writer() const { return writer_.get(); }
   OpcUaSources* opcua_sources() const { return opcua_sources_.get(); }
+  MqttSources* mqtt_sources() const { return mqtt_sources_.get(); }
   storage::Storage* storage() const { return storage_.get(); }
   const std::string& durability() const { return durability_; }
 
@@ -91,6 +94,7 @@ class Runtime {
   int model_listener_ = 0;
   std::unique_ptr<OpcUaSources> opcua_sources_;  // after the writer, stopped before it
   int sources_listener_ = 0;
+  std::unique_ptr<MqttSources> mqtt_sources_;  // stopped before the broker and the writer
   server::Services services_;
   std::unique_ptr<server::HttpServer> server_;
   std::unique_ptr<connect::mqtt::UserAuthHooks> mqtt_auth_;
