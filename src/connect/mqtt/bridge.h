@@ -10,14 +10,15 @@
 // a CONNACK resets it. Persistent session (clean_session false) by default: the external
 // broker queues QoS 1/2 messages for us while we are away and resends unacknowledged ones.
 //
-// Acknowledgement. libmosquitto queues the PUBACK (QoS 1; PUBREC/PUBCOMP for QoS 2) before
-// it calls the message callback. This client runs libmosquitto in threaded mode, where
-// queued packets are written only by mosquitto_loop_write, and calls that only once every
-// message of the read has been completed by the callback's `done`. So the broker sees the
-// acknowledgement only after `done(kStored)`. done(kRetry) (e.g. storage full) drops the
-// connection without writing the acknowledgements: the broker sends those messages again
-// after the reconnect (persistent session, QoS >= 1). This relies on libmosquitto 2.0's
-// queueing (not a documented guarantee); QoS 0 messages are lost on any failure.
+// Acknowledgement. libmosquitto queues a QoS 1 PUBACK before it calls the message callback.
+// This client runs libmosquitto in threaded mode, where queued packets are written only by
+// mosquitto_loop_write, and calls that only once every message of the read has been
+// completed by the callback's `done`. So the broker sees a PUBACK only after `done`.
+// done(kRetry) (e.g. storage full) drops the connection without writing the
+// acknowledgements: the broker sends those messages again after the reconnect (persistent
+// session). This relies on libmosquitto 2.0's queueing (not a documented guarantee). QoS 2
+// is weaker: the PUBREC leaves on receipt and the callback runs at PUBREL; QoS 0 messages
+// are lost on any failure (docs/mqtt.md, "Bridge mode").
 //
 // Thread safety: all public methods are thread-safe. The callback runs on the client's
 // thread; `done` may be called from any thread, once. Stop() (or the destructor) joins
