@@ -232,5 +232,48 @@ TEST_F(MqttBridgeServeTest, ServeReportsTheBridgeInTheApi) {
   EXPECT_EQ(server.Stop(), 0);
 }
 
+TEST(BridgeOptionsFor, EndpointsAndDefaults) {
+  model::SourceConfig s;
+  s.name = "site";
+  s.endpoint = "mqtt://broker.local";
+  auto b = BridgeOptionsFor(s, "acme");
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(b->host, "broker.local");
+  EXPECT_EQ(b->port, 1883);
+  EXPECT_FALSE(b->tls);
+  EXPECT_EQ(b->client_id, "shopfloor-site");
+  EXPECT_FALSE(b->clean_session);
+  ASSERT_EQ(b->topics.size(), 1u);
+  EXPECT_EQ(b->topics[0].filter, "acme/#");
+  EXPECT_EQ(b->topics[0].qos, 1);
+  EXPECT_EQ(b->keep_alive_s, 30);
+
+  s.endpoint = "mqtts://[::1]";
+  s.options.remote_prefix = "factory/a";
+  s.options.local_prefix = "acme/a";
+  s.options.client_id = "mine";
+  s.options.qos = 0;
+  b = BridgeOptionsFor(s, "acme");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->host, "::1");
+  EXPECT_EQ(b->port, 8883);
+  EXPECT_TRUE(b->tls);
+  EXPECT_EQ(b->client_id, "mine");
+  EXPECT_EQ(b->topics[0].filter, "factory/a/#");
+  EXPECT_EQ(b->topics[0].qos, 0);
+
+  s.endpoint = "10.0.0.5:1884";
+  s.options.topics = {"x/#", "y/+"};
+  b = BridgeOptionsFor(s, "acme");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->host, "10.0.0.5");
+  EXPECT_EQ(b->port, 1884);
+  ASSERT_EQ(b->topics.size(), 2u);
+  EXPECT_EQ(b->topics[1].filter, "y/+");
+
+  s.endpoint = "mqtt://h:0";
+  EXPECT_THAT(BridgeOptionsFor(s, "acme").status().message(), HasSubstr("source \"site\": endpoint \"mqtt://h:0\""));
+}
+
 }  // namespace
 }  // namespace shopfloor::app

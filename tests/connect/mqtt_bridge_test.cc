@@ -1,8 +1,8 @@
 // BridgeClient against a real mosquitto broker on 127.0.0.1 (tests/connect/mosquitto_peer.h):
 // subscriptions and publishing, reconnect with backoff and resubscription after a broker
 // restart, messages queued by the broker while we were away (persistent session, QoS 1),
-// redelivery of a message the callback could not store, wrong credentials, and option
-// checks. Skips when mosquitto is not installed (scripts/setup installs it).
+// redelivery of a message the callback could not store (and the will on that abnormal
+// end), wrong credentials, and option checks. Skips when mosquitto is not installed (scripts/setup installs it).
 #include "connect/mqtt/bridge.h"
 
 #include <chrono>
@@ -212,7 +212,9 @@ TEST_F(BridgeTest, AMessageThatCouldNotBeStoredIsSentAgain) {
   Sink sink;
   int refusals = 1;
   sink.answer = [&](const BridgeMessage&) { return refusals-- > 0 ? Delivery::kRetry : Delivery::kStored; };
-  BridgeClient client(Options(broker.port(), "sf-retry"), sink.Fn());
+  BridgeOptions o = Options(broker.port(), "sf-retry");
+  o.will = BridgeMessage{"will/sf-retry", "LOST", 1, true};
+  BridgeClient client(o, sink.Fn());
   ASSERT_TRUE(client.Start().ok());
   ASSERT_TRUE(WaitUntil([&] { return Connected(client); }));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -229,6 +231,14 @@ TEST_F(BridgeTest, AMessageThatCouldNotBeStoredIsSentAgain) {
   // Acknowledged now: not sent a third time.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(sink.size(), 2u);
+  // The dropped connection ended without DISCONNECT, so the broker published the will.
+  std::string cmd = "timeout 5 mosquitto_sub -h 127.0.0.1 -p " + std::to_string(broker.port()) +
+                    " -t will/sf-retry -C 1 -W 3 > " + (dir_ / "will.txt").string();
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  std::ifstream in(dir_ / "will.txt");
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "LOST");
 }
 
 TEST_F(BridgeTest, WrongCredentialsAreAClearErrorAndRetried) {
