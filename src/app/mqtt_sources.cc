@@ -251,7 +251,9 @@ server::SourceStatus MqttSources::StatusOf(const Source& source) const {
     st.last_error_at = source.refusal_at;
   }
   switch (b.state) {
-    case mqtt::BridgeState::kConnected: st.state = "connected"; break;
+    case mqtt::BridgeState::kConnected:  // "connected" once every filter is subscribed
+      st.state = b.subscribed >= source.bridge_options.topics.size() ? "connected" : "connecting";
+      break;
     case mqtt::BridgeState::kConnecting: st.state = "connecting"; break;
     case mqtt::BridgeState::kBackoff: st.state = "error"; break;
     case mqtt::BridgeState::kStopped: st.state = "idle"; break;

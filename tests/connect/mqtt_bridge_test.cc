@@ -89,6 +89,11 @@ class BridgeTest : public ::testing::Test {
     return std::system(cmd.c_str()) == 0;
   }
   static bool Connected(const BridgeClient& c) { return c.status().state == BridgeState::kConnected; }
+  // Connected, after `connects` CONNACKs, and the broker has granted the filter (SUBACK).
+  static bool Subscribed(const BridgeClient& c, uint64_t connects = 1) {
+    BridgeStatus s = c.status();
+    return s.state == BridgeState::kConnected && s.connects == connects && s.subscribed == 1;
+  }
 
   std::filesystem::path dir_;
 };
@@ -102,8 +107,7 @@ TEST_F(BridgeTest, ReceivesItsFiltersAndPublishes) {
   o.on_connect = {{"state/sf-bridge-test", "ONLINE", 1, true}};
   BridgeClient client(o, sink.Fn());
   ASSERT_TRUE(client.Start().ok());
-  ASSERT_TRUE(WaitUntil([&] { return Connected(client); })) << client.status().last_error;
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // SUBACK
+  ASSERT_TRUE(WaitUntil([&] { return Subscribed(client); })) << client.status().last_error;
   ASSERT_TRUE(Pub(broker.port(), "other/x", "ignored"));
   ASSERT_TRUE(Pub(broker.port(), "acme/north/press-1/temperature", "21.5"));
   ASSERT_TRUE(WaitUntil([&] { return sink.size() == 1; }));
@@ -140,7 +144,7 @@ TEST_F(BridgeTest, ReconnectsWithBackoffAndResubscribesAfterABrokerRestart) {
   Sink sink;
   BridgeClient client(Options(broker.port()), sink.Fn());
   ASSERT_TRUE(client.Start().ok());
-  ASSERT_TRUE(WaitUntil([&] { return Connected(client); }));
+  ASSERT_TRUE(WaitUntil([&] { return Subscribed(client); }));
   broker.Stop();
   ASSERT_TRUE(WaitUntil([&] { return client.status().failed_attempts >= 3; }));
   BridgeStatus down = client.status();
@@ -149,8 +153,7 @@ TEST_F(BridgeTest, ReconnectsWithBackoffAndResubscribesAfterABrokerRestart) {
   EXPECT_NE(down.last_error.find("connecting to 127.0.0.1:"), std::string::npos) << down.last_error;
   EXPECT_NE(down.last_error.find("refused"), std::string::npos) << down.last_error;
   ASSERT_TRUE(broker.Start());
-  ASSERT_TRUE(WaitUntil([&] { return client.status().connects == 2; }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // SUBACK
+  ASSERT_TRUE(WaitUntil([&] { return Subscribed(client, 2); }));  // subscribed again
   ASSERT_TRUE(Pub(broker.port(), "acme/after/restart", "1"));
   ASSERT_TRUE(WaitUntil([&] { return sink.size() == 1; }));
   EXPECT_EQ(client.status().state, BridgeState::kConnected);
@@ -192,8 +195,7 @@ TEST_F(BridgeTest, MessagesPublishedWhileAwayArriveAfterReconnect) {
     Sink sink;
     BridgeClient first(Options(broker.port(), "sf-persistent"), sink.Fn());
     ASSERT_TRUE(first.Start().ok());
-    ASSERT_TRUE(WaitUntil([&] { return Connected(first); }));
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // SUBACK
+    ASSERT_TRUE(WaitUntil([&] { return Subscribed(first); }));
     EXPECT_FALSE(first.status().session_present);
   }  // stopped: the broker keeps the session and queues QoS 1 messages for it
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(Pub(broker.port(), "acme/away/" + std::to_string(i), std::to_string(i)));
@@ -216,8 +218,7 @@ TEST_F(BridgeTest, AMessageThatCouldNotBeStoredIsSentAgain) {
   o.will = BridgeMessage{"will/sf-retry", "LOST", 1, true};
   BridgeClient client(o, sink.Fn());
   ASSERT_TRUE(client.Start().ok());
-  ASSERT_TRUE(WaitUntil([&] { return Connected(client); }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_TRUE(WaitUntil([&] { return Subscribed(client); }));
   ASSERT_TRUE(Pub(broker.port(), "acme/retry", "42"));
   // Refused once (not acknowledged, the connection dropped), then sent again by the broker.
   // This also shows the PUBACK waits for `done`: had libmosquitto written it on receipt, the
@@ -274,8 +275,7 @@ TEST_F(BridgeTest, MqttFiveWithSessionExpiry) {
   o.session_expiry_s = 3600;
   { BridgeClient first(o, [](BridgeMessage, BridgeClient::Done done) { done(Delivery::kStored); });
     ASSERT_TRUE(first.Start().ok());
-    ASSERT_TRUE(WaitUntil([&] { return Connected(first); }));
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    ASSERT_TRUE(WaitUntil([&] { return Subscribed(first); }));
   }
   ASSERT_TRUE(Pub(broker.port(), "acme/v5", "queued"));
   Sink sink;

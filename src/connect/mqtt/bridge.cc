@@ -190,6 +190,7 @@ void BridgeClient::Impl::OnConnect(mosquitto* mosq, void* self, int rc, int flag
     std::lock_guard<std::mutex> lock(impl->mu);
     impl->status.state = BridgeState::kConnected;
     impl->status.connects++;
+    impl->status.subscribed = 0;
     impl->status.session_present = (flags & 1) != 0;
   }
   SF_LOG(info, "mqtt.bridge.connected", "broker={}:{} client_id={} session_present={}", impl->options.host,
@@ -219,7 +220,10 @@ void BridgeClient::Impl::OnSubscribe(mosquitto*, void* self, int mid, int count,
   std::string filter = it == impl->subscribing.end() ? "?" : it->second;
   if (it != impl->subscribing.end()) impl->subscribing.erase(it);
   for (int i = 0; i < count; ++i) {
-    if (granted[i] >= 0x80) {
+    if (granted[i] < 0x80) {
+      std::lock_guard<std::mutex> lock(impl->mu);
+      impl->status.subscribed++;
+    } else {
       {
         std::lock_guard<std::mutex> lock(impl->mu);
         impl->status.subscribe_refusals++;

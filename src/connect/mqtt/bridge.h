@@ -85,6 +85,7 @@ struct BridgeStatus {
   uint64_t connects = 0;          // CONNACKs with success
   uint64_t connection_losses = 0; // connected, then lost
   uint64_t failed_attempts = 0;   // TCP, TLS or CONNACK failures
+  size_t subscribed = 0;          // filters the broker granted (SUBACK) on this connection
   uint64_t subscribe_refusals = 0;
   uint64_t messages_received = 0;
   uint64_t messages_retried = 0;  // completed with kRetry: not acknowledged
