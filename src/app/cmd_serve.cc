@@ -27,6 +27,8 @@ struct ServeArgs {
   std::string tls_cert;
   std::string tls_key;
   std::string mqtt;  // HOST:PORT, "" = no MQTT endpoint
+  // MQTT over TLS: HOST:PORT ("" = off); certificate files ("" = the HTTP ones, else self-signed).
+  std::string mqtt_tls, mqtt_tls_cert, mqtt_tls_key, mqtt_tls_client_ca;
 };
 
 int Serve(const ServeArgs& args) {
@@ -74,6 +76,27 @@ int Serve(const ServeArgs& args) {
     }
     options.mqtt = std::make_pair(mqtt->host, mqtt->port);
   }
+  // --- MQTT over TLS
+  if (!args.mqtt_tls.empty()) {
+    auto mqtt_tls = ParseHostPort(args.mqtt_tls, "--mqtt-tls");
+    if (!mqtt_tls.ok()) {
+      std::fprintf(stderr, "shopfloor serve: %s\n", mqtt_tls.status().message().c_str());
+      return 2;
+    }
+    if (args.mqtt_tls_cert.empty() != args.mqtt_tls_key.empty()) {
+      std::fprintf(stderr, "shopfloor serve: --mqtt-tls-cert and --mqtt-tls-key go together\n");
+      return 2;
+    }
+    options.mqtt_tls = std::make_pair(mqtt_tls->host, mqtt_tls->port);
+    const bool own = !args.mqtt_tls_cert.empty();
+    options.mqtt_tls_cert = own ? args.mqtt_tls_cert : tls_cert;  // else HTTPS's, else self-signed
+    options.mqtt_tls_key = own ? args.mqtt_tls_key : tls_key;
+    options.mqtt_tls_client_ca = args.mqtt_tls_client_ca;
+  } else if (!args.mqtt_tls_cert.empty() || !args.mqtt_tls_key.empty() || !args.mqtt_tls_client_ca.empty()) {
+    std::fprintf(stderr, "shopfloor serve: --mqtt-tls-cert, --mqtt-tls-key and --mqtt-tls-client-ca need --mqtt-tls HOST:PORT\n");
+    return 2;
+  }
+  // --- end MQTT over TLS
   options.durability = args.durability;
   options.http.host = listen->host;
   options.http.port = listen->port;
@@ -87,9 +110,11 @@ int Serve(const ServeArgs& args) {
     SF_LOG(critical, "serve.start_failed", "data={} error=\"{}\"", args.data_dir, s.ToString());
     return s.code() == core::StatusCode::kInvalidArgument ? 2 : 1;
   }
-  SF_LOG(info, "serve.ready", "http={}://{}:{} mqtt={} durability={} config={}", tls_cert.empty() ? "http" : "https",
-         listen->host, (*runtime)->http_port(),
-         args.mqtt.empty() ? std::string("off") : fmt::format("{}", (*runtime)->mqtt_port()), (*runtime)->durability(),
+  SF_LOG(info, "serve.ready", "http={}://{}:{} mqtt={} mqtt_tls={} durability={} config={}",
+         tls_cert.empty() ? "http" : "https", listen->host, (*runtime)->http_port(),
+         args.mqtt.empty() ? std::string("off") : fmt::format("{}", (*runtime)->mqtt_port()),
+         args.mqtt_tls.empty() ? std::string("off") : fmt::format("{}", (*runtime)->mqtt_tls_port()),
+         (*runtime)->durability(),
          args.config_path.empty() ? "-" : args.config_path);
   const int sig = WaitForShutdownSignal();
   SF_LOG(info, "serve.stopping", "signal={}", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -108,6 +133,15 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   serve->add_option("--http", args->http, "HTTP listen address HOST:PORT (default 127.0.0.1:8080)");
   serve->add_option("--mqtt", args->mqtt,
                     "MQTT listen address HOST:PORT (e.g. 127.0.0.1:1883); users log in with their password or an API token");
+  serve->add_option("--mqtt-tls", args->mqtt_tls,
+                    "MQTT over TLS listen address HOST:PORT (e.g. 127.0.0.1:8883); same users and topics as --mqtt");
+  serve->add_option("--mqtt-tls-cert", args->mqtt_tls_cert,
+                    "PEM certificate chain for --mqtt-tls (default: --tls-cert, else a self-signed one under DATA/pki/mqtt/)")
+      ->check(CLI::ExistingFile);
+  serve->add_option("--mqtt-tls-key", args->mqtt_tls_key, "PEM private key of --mqtt-tls-cert")->check(CLI::ExistingFile);
+  serve->add_option("--mqtt-tls-client-ca", args->mqtt_tls_client_ca,
+                    "PEM CA certificates: --mqtt-tls clients must present a certificate they signed")
+      ->check(CLI::ExistingFile);
   serve->add_option("--durability", args->durability,
                     "WAL durability: always | interval=<ms> | none (overrides the config)");
   serve->add_option("--http-threads", args->http_threads, "HTTP I/O threads")->check(CLI::Range(1, 64));

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "app/mqtt_tls.h"
 #include "app/storage_options.h"
 #include "core/log.h"
 #include "server/metrics_handler.h"
@@ -40,7 +41,7 @@ core::Result<std::unique_ptr<Runtime>> Runtime::Start(RuntimeOptions options, co
 }
 
 core::Status Runtime::StartMqtt() {
-  if (!options_.mqtt) return core::Status::OK();
+  if (!options_.mqtt && !options_.mqtt_tls) return core::Status::OK();
   mqtt_auth_ = std::make_unique<connect::mqtt::UserAuthHooks>(users_.get(), assets_.get());
   connect::mqtt::TelemetryOptions telemetry;
   connect::mqtt::UserAuthHooks* auth = mqtt_auth_.get();
@@ -48,12 +49,38 @@ core::Status Runtime::StartMqtt() {
   mqtt_telemetry_ = std::make_unique<connect::mqtt::TelemetryHooks>(assets_.get(), writer_.get(), clock_,
                                                                     std::move(telemetry), auth);
   connect::mqtt::BrokerOptions broker;
-  broker.host = options_.mqtt->first;
-  broker.port = options_.mqtt->second;
+  broker.plain_listener = options_.mqtt.has_value();
+  if (options_.mqtt) {
+    broker.host = options_.mqtt->first;
+    broker.port = options_.mqtt->second;
+  }
+  // --- MQTT over TLS: the certificate (given, or self-signed under <data>/pki/mqtt/).
+  if (options_.mqtt_tls) {
+    MqttTlsRequest request{options_.mqtt_tls->first, options_.mqtt_tls->second,  options_.mqtt_tls_cert,
+                           options_.mqtt_tls_key,    options_.mqtt_tls_client_ca, options_.data_dir};
+    SF_ASSIGN_OR_RETURN(MqttTlsSetup tls, ResolveMqttTls(request, clock_->Now()));
+    if (tls.created) SF_LOG(info, "mqtt.tls_certificate_created", "cert={} key={}", tls.listener.cert_chain_file, tls.listener.private_key_file);
+    mqtt_tls_cert_file_ = tls.listener.cert_chain_file;
+    mqtt_tls_fingerprint_ = tls.fingerprint;
+    broker.tls = std::move(tls.listener);
+  }
+  // --- end MQTT over TLS
   broker.clock = clock_;
-  mqtt_broker_ = std::make_unique<connect::mqtt::Broker>(broker, mqtt_telemetry_.get());
+  SparkplugHostOptions sparkplug;
+  sparkplug.may_publish = [auth](const connect::mqtt::ClientView& client) { return auth->MayPublishData(client); };
+  sparkplug_ = SparkplugHost::Create(options_.config ? &*options_.config : nullptr, assets_.get(), twins_.get(),
+                                     writer_.get(), &bus_, audit_.get(), clock_, mqtt_telemetry_.get(), sparkplug);
+  connect::mqtt::BrokerHooks* hooks = sparkplug_ ? sparkplug_->hooks() : mqtt_telemetry_.get();
+  mqtt_broker_ = std::make_unique<connect::mqtt::Broker>(broker, hooks);
   core::Status started = mqtt_broker_->Start();
-  if (!started.ok()) return started.WithPrefix(fmt::format("MQTT on {}:{}", broker.host, broker.port));
+  if (!started.ok()) {
+    return started.WithPrefix(options_.mqtt ? fmt::format("MQTT on {}:{}: ", broker.host, broker.port) : "MQTT: ");
+  }
+  if (sparkplug_) {
+    SF_RETURN_IF_ERROR(sparkplug_->RegisterMetrics(&metrics_));
+    sparkplug_->Attach(mqtt_broker_.get(), fmt::format("{}:{}", broker.host, mqtt_broker_->port()));
+    sparkplug_live_.store(sparkplug_.get());
+  }
   connect::mqtt::Broker* b = mqtt_broker_.get();
   connect::mqtt::TelemetryHooks* t = mqtt_telemetry_.get();
   struct Def {
@@ -71,6 +98,9 @@ core::Status Runtime::StartMqtt() {
       {"shopfloor_mqtt_malformed_packets_total", "MQTT packets refused as malformed or protocol errors", [b] { return double(b->stats().malformed_packets); }, true},
       {"shopfloor_mqtt_telemetry_samples_total", "samples stored from MQTT telemetry", [t] { return double(t->stats().samples); }, true},
       {"shopfloor_mqtt_telemetry_refused_total", "MQTT telemetry messages refused (unknown path or bad payload)", [t] { auto s = t->stats(); return double(s.refused_unknown + s.refused_invalid); }, true},
+      {"shopfloor_mqtt_tls_connections", "MQTT connections open on the TLS listener", [b] { return double(b->stats().tls_connections_current); }, false},
+      {"shopfloor_mqtt_tls_connections_accepted_total", "MQTT connections accepted on the TLS listener", [b] { return double(b->stats().tls_connections_accepted); }, true},
+      {"shopfloor_mqtt_tls_handshake_failures_total", "MQTT TLS handshakes refused, broken or not finished within the CONNECT timeout", [b] { return double(b->stats().tls_handshake_failures); }, true},
   };
   for (const Def& def : defs) {
     core::Status s = def.counter ? metrics_.AddCounterCallback(def.name, def.help, def.fn)
@@ -78,11 +108,17 @@ core::Status Runtime::StartMqtt() {
     if (!s.ok()) return s;
   }
   mqtt_sources_->SetLocalBroker(mqtt_broker_.get());  // bridged messages reach local subscribers
-  SF_LOG(info, "mqtt.listening", "address={}:{}", broker.host, mqtt_broker_->port());
+  if (options_.mqtt) SF_LOG(info, "mqtt.listening", "address={}:{}", broker.host, mqtt_broker_->port());
+  if (broker.tls) {
+    SF_LOG(info, "mqtt.tls_listening", "address={}:{} cert={} sha256={} client_certificates={}", broker.tls->host,
+           mqtt_broker_->tls_port(), mqtt_tls_cert_file_, mqtt_tls_fingerprint_,
+           broker.tls->client_ca_file.empty() ? "off" : "required");
+  }
   return core::Status::OK();
 }
 
 uint16_t Runtime::mqtt_port() const { return mqtt_broker_ ? mqtt_broker_->port() : 0; }
+uint16_t Runtime::mqtt_tls_port() const { return mqtt_broker_ ? mqtt_broker_->tls_port() : 0; }
 
 core::Status Runtime::StartHttp() {
   SF_ASSIGN_OR_RETURN(server_, server::HttpServer::Start(options_.http, services_));
@@ -163,9 +199,11 @@ core::Result<std::unique_ptr<Runtime>> Runtime::Open(RuntimeOptions options, cor
   SF_ASSIGN_OR_RETURN(rt->mqtt_sources_, MqttSources::Create(config, rt->assets_.get(), rt->writer_.get(),
                                                              &rt->metrics_, clock, MqttSourcesOptions{}));
   MqttSources* bridges = rt->mqtt_sources_.get();
-  twins->SetListener([bus, sources](const model::ModelEvent& e) {
+  Runtime* self = rt.get();
+  twins->SetListener([bus, sources, self](const model::ModelEvent& e) {
     bus->PublishEvent(ToEvent(e));
     sources->OnDesired(e);
+    if (SparkplugHost* sparkplug = self->sparkplug_live_.load()) sparkplug->OnDesired(e);
   });
   rt->sources_listener_ = rt->assets_->AddListener([sources](const model::ModelEvent&) { sources->OnModelChanged(); });
   rt->model_listener_ = rt->assets_->AddListener([bus, twins](const model::ModelEvent& e) {
@@ -190,9 +228,12 @@ core::Result<std::unique_ptr<Runtime>> Runtime::Open(RuntimeOptions options, cor
   services.twins = twins;
   services.metrics = &rt->metrics_;
   services.config = config;
-  services.sources = [sources, bridges] {
+  services.sources = [sources, bridges, self] {
     std::vector<server::SourceStatus> all = sources->Status();
     for (server::SourceStatus& s : bridges->Status()) all.push_back(std::move(s));
+    if (SparkplugHost* sparkplug = self->sparkplug_live_.load()) {
+      for (auto& s : sparkplug->Status()) all.push_back(std::move(s));
+    }
     return all;
   };
   return rt;
@@ -222,7 +263,10 @@ Runtime::~Runtime() {
   mqtt_sources_.reset();  // the bridges forward to the broker and write through the writer
   // The broker stops before its hooks go (queued telemetry is answered, then dropped), and
   // all of it before the writer and the model.
+  sparkplug_live_.store(nullptr);
+  if (sparkplug_) sparkplug_->Stop();  // announces the host offline while the broker runs
   if (mqtt_broker_) mqtt_broker_->Stop();
+  sparkplug_.reset();
   mqtt_telemetry_.reset();
   mqtt_broker_.reset();
   mqtt_auth_.reset();

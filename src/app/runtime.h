@@ -6,12 +6,14 @@
 // they exercise exactly this wiring.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "app/mqtt_sources.h"
 #include "app/opcua_sources.h"
+#include "app/sparkplug_host.h"
 #include "auth/audit.h"
 #include "connect/mqtt/broker.h"
 #include "connect/mqtt/telemetry.h"
@@ -39,6 +41,12 @@ struct RuntimeOptions {
   auth::AuthOptions auth;  // tests set fast_hash_for_tests
   // The MQTT endpoint (docs/mqtt.md): "" = off. host and port (0 = ephemeral).
   std::optional<std::pair<std::string, uint16_t>> mqtt;
+  // --- MQTT over TLS (docs/mqtt.md, TLS): its listener, off when unset (port 0 = ephemeral).
+  // Certificate and key: both files, or neither for a self-signed certificate kept under
+  // <data_dir>/pki/mqtt/. A client CA file makes client certificates required.
+  std::optional<std::pair<std::string, uint16_t>> mqtt_tls;
+  std::string mqtt_tls_cert, mqtt_tls_key, mqtt_tls_client_ca;
+  // --- end MQTT over TLS
 };
 
 class Runtime {
@@ -52,6 +60,9 @@ class Runtime {
   // or an API token, telemetry under the enterprise is stored before its PUBACK.
   core::Status StartMqtt();
   uint16_t mqtt_port() const;
+  uint16_t mqtt_tls_port() const;                   // 0 when off
+  const std::string& mqtt_tls_cert_file() const { return mqtt_tls_cert_file_; }  // what clients may trust
+  const std::string& mqtt_tls_fingerprint() const { return mqtt_tls_fingerprint_; }  // SHA-256, "AB:CD:..."
   // Starts the connectors of the config's sources (OPC UA: OpcUaSources; MQTT bridges:
   // MqttSources). Start() calls it
   // before StartHttp(); Open() alone collects nothing and writes no setpoints.
@@ -100,6 +111,9 @@ class Runtime {
   std::unique_ptr<connect::mqtt::UserAuthHooks> mqtt_auth_;
   std::unique_ptr<connect::mqtt::TelemetryHooks> mqtt_telemetry_;
   std::unique_ptr<connect::mqtt::Broker> mqtt_broker_;
+  std::unique_ptr<SparkplugHost> sparkplug_;  // in front of the telemetry hooks
+  std::atomic<SparkplugHost*> sparkplug_live_{nullptr};  // for the twin listener: set once attached
+  std::string mqtt_tls_cert_file_, mqtt_tls_fingerprint_;
 };
 
 }  // namespace shopfloor::app

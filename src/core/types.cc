@@ -49,6 +49,17 @@ int DaysInMonth(int y, int m) {
 
 }  // namespace
 
+Result<Value> ConvertLossless(const Value& value, ValueType type) {
+  if (value.type() == type) return value;
+  if (type == ValueType::kDouble && value.is_int()) return Value(static_cast<double>(value.as_int()));
+  if (type == ValueType::kInt64 && value.is_double()) {
+    const double d = value.as_double();
+    if (std::isfinite(d) && d == std::trunc(d) && std::fabs(d) < 9.2e18) return Value(static_cast<int64_t>(d));
+  }
+  return Status::InvalidArgument(
+      fmt::format("the tag is {}, got {} {}", ValueTypeName(type), ValueTypeName(value.type()), value.ToString()));
+}
+
 Result<Timestamp> ParseRfc3339(std::string_view text) {
   auto bad = [&](std::string_view why) {
     return Status::InvalidArgument(fmt::format("invalid RFC 3339 time \"{}\": {}", text, why));

@@ -71,6 +71,10 @@ class Value {
   std::variant<double, int64_t, bool, std::string> v_;
 };
 
+// `value` as a `type` value without losing information (an int64 into a double, a whole
+// double into an int64), or InvalidArgument saying why not ("the tag is int64, got double 2.5").
+Result<Value> ConvertLossless(const Value& value, ValueType type);
+
 // Data quality, bit-compatible with an OPC UA StatusCode: the top two bits give the
 // severity (00 good, 01 uncertain, 10 bad) and bits 16..29 the sub-code, so a StatusCode
 // from a PLC maps to a Quality losslessly. Nearly all samples are Good (code 0).

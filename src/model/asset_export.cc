@@ -104,6 +104,7 @@ void WriteSources(Writer& w, const PlantConfig& sections) {
       case Protocol::kSparkplug:
         options = {fmt::format("group_id: {}", o.group_id), fmt::format("qos: {}", o.qos)};
         if (!o.host_id.empty()) options.push_back(fmt::format("host_id: {}", o.host_id));
+        if (!o.provision_path.empty()) options.push_back(fmt::format("provision_path: \"{}\"", o.provision_path));
         if (!o.client_id.empty()) options.push_back(fmt::format("client_id: {}", Q(o.client_id)));
         break;
       case Protocol::kHttp:

@@ -124,6 +124,7 @@ struct SourceOptions {
   // sparkplug
   std::string group_id;                  // required for sparkplug
   std::string host_id;                   // primary host application id, optional
+  std::string provision_path;            // asset path under which unknown devices become machines
   // http
   std::string format = "json";           // json | line
   // modbus, opcua, http

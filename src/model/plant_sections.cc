@@ -182,9 +182,10 @@ void ParseOptions(MapReader& source, Protocol protocol, SourceConfig* out, Probl
       break;
     }
     case Protocol::kSparkplug: {
-      MapReader reader(*node, where, what, {"group_id", "host_id", "client_id", "qos"}, problems);
+      MapReader reader(*node, where, what, {"group_id", "host_id", "client_id", "qos", "provision_path"}, problems);
       if (auto v = reader.Name("group_id", kRequired)) options.group_id = *v;
       if (auto v = reader.Name("host_id")) options.host_id = *v;
+      if (auto v = reader.String("provision_path")) options.provision_path = *v;
       if (auto v = reader.String("client_id")) options.client_id = *v;
       if (auto v = reader.Int("qos", 0, 1)) options.qos = static_cast<int>(*v);
       reader.Finish();

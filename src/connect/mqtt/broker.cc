@@ -1,4 +1,4 @@
-// The broker's lifecycle: the listener, the I/O threads, the connection limit, the default
+// The broker's lifecycle: the listeners (plain and TLS), the I/O threads, the connection limit, the default
 // hooks and the counters.
 #include "connect/mqtt/broker.h"
 
@@ -22,24 +22,52 @@ Broker::Impl::Impl(BrokerOptions options, BrokerHooks* hooks)
       hooks_(hooks != nullptr ? hooks : &default_hooks_),
       clock_(options_.clock != nullptr ? options_.clock : core::Clock::System()),
       ioc_(std::max(1, options_.io_threads)),
-      acceptor_(ioc_) {}
+      acceptor_(ioc_),
+      tls_acceptor_(ioc_) {}
 
 Broker::Impl::~Impl() { Stop(); }
 
-core::Status Broker::Impl::Start() {
+core::Status Broker::Impl::Listen(net::ip::tcp::acceptor& acceptor, const std::string& host, uint16_t port,
+                                  const char* what, uint16_t* bound) {
   boost::system::error_code ec;
-  const auto address = net::ip::make_address(options_.host, ec);
-  if (ec) return core::Status::InvalidArgument(fmt::format("mqtt: bad listen address \"{}\"", options_.host));
-  const net::ip::tcp::endpoint endpoint(address, options_.port);
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  const auto address = net::ip::make_address(host, ec);
+  if (ec) return core::Status::InvalidArgument(fmt::format("mqtt: bad {} listen address \"{}\"", what, host));
+  const net::ip::tcp::endpoint endpoint(address, port);
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) {
-    return core::Status::IOError(fmt::format("mqtt: cannot listen on {}:{}: {}", options_.host, options_.port, ec.message()));
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+    return core::Status::IOError(fmt::format("mqtt: cannot listen ({}) on {}:{}: {}", what, host, port, ec.message()));
   }
-  port_ = acceptor_.local_endpoint().port();
-  Accept();
+  *bound = acceptor.local_endpoint().port();
+  return core::Status::OK();
+}
+
+core::Status Broker::Impl::Start() {
+  if (!options_.plain_listener && !options_.tls) {
+    return core::Status::InvalidArgument("mqtt: neither the plain nor the TLS listener is enabled");
+  }
+  if (options_.tls) {
+    auto context = TlsContext::Create(*options_.tls);
+    if (!context.ok()) return context.status();
+    tls_context_ = std::move(context).value();
+  }
+  if (options_.plain_listener) {
+    SF_RETURN_IF_ERROR(Listen(acceptor_, options_.host, options_.port, "plain", &port_));
+  }
+  if (options_.tls) {
+    core::Status listening = Listen(tls_acceptor_, options_.tls->host, options_.tls->port, "TLS", &tls_port_);
+    if (!listening.ok()) {
+      boost::system::error_code ignored;
+      acceptor_.close(ignored);
+      return listening;
+    }
+    Accept(tls_acceptor_, tls_context_.get());
+  }
+  if (options_.plain_listener) Accept(acceptor_, nullptr);
   for (int i = 0; i < std::max(1, options_.io_threads); ++i) threads_.emplace_back([this] { ioc_.run(); });
   return core::Status::OK();
 }
@@ -49,6 +77,7 @@ void Broker::Impl::Stop() {
   net::post(acceptor_.get_executor(), [this] {
     boost::system::error_code ec;
     acceptor_.close(ec);
+    tls_acceptor_.close(ec);
   });
   ioc_.stop();
   for (std::thread& t : threads_) t.join();
@@ -59,9 +88,10 @@ void Broker::Impl::Stop() {
   sessions_.clear();
 }
 
-void Broker::Impl::Accept() {
-  acceptor_.async_accept(net::make_strand(ioc_), [this](const boost::system::error_code& ec, net::ip::tcp::socket socket) {
-    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+void Broker::Impl::Accept(net::ip::tcp::acceptor& acceptor, const TlsContext* tls) {
+  acceptor.async_accept(net::make_strand(ioc_), [this, &acceptor, tls](const boost::system::error_code& ec,
+                                                                       net::ip::tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
     if (!ec) {
       if (stats_.connections_current.load() >= options_.max_connections) {
         stats_.connections_refused++;
@@ -70,15 +100,19 @@ void Broker::Impl::Accept() {
       } else {
         stats_.connections_accepted++;
         stats_.connections_current++;
-        std::make_shared<Connection>(this, std::move(socket))->Start();
+        if (tls != nullptr) {
+          stats_.tls_connections_accepted++;
+          stats_.tls_connections_current++;
+        }
+        std::make_shared<Connection>(this, std::move(socket), tls)->Start();
       }
     }
-    Accept();
+    Accept(acceptor, tls);
   });
 }
 
 std::string Broker::Impl::AssignClientId() {
-  return fmt::format("sf-{}-{}", port_, next_client_id_.fetch_add(1) + 1);
+  return fmt::format("sf-{}-{}", port_ != 0 ? port_ : tls_port_, next_client_id_.fetch_add(1) + 1);
 }
 
 BrokerStats Broker::Impl::stats() const {
@@ -99,6 +133,9 @@ BrokerStats Broker::Impl::stats() const {
   s.slow_consumers = stats_.slow_consumers;
   s.sessions_taken_over = stats_.sessions_taken_over;
   s.wills_published = stats_.wills_published;
+  s.tls_connections_accepted = stats_.tls_connections_accepted;
+  s.tls_connections_current = stats_.tls_connections_current;
+  s.tls_handshake_failures = stats_.tls_handshake_failures;
   return s;
 }
 
@@ -106,6 +143,7 @@ Broker::Broker(BrokerOptions options, BrokerHooks* hooks) : impl_(std::make_uniq
 Broker::~Broker() { Stop(); }
 core::Status Broker::Start() { return impl_->Start(); }
 uint16_t Broker::port() const { return impl_->port(); }
+uint16_t Broker::tls_port() const { return impl_->tls_port(); }
 void Broker::Stop() { impl_->Stop(); }
 BrokerStats Broker::stats() const { return impl_->stats(); }
 
@@ -124,6 +162,16 @@ core::Status Broker::Publish(std::string topic, std::string payload, uint8_t qos
   Impl* impl = impl_.get();
   net::post(impl->io(), [impl, message = MessagePtr(std::move(message))] { impl->Route(message); });
   return core::Status::OK();
+}
+
+size_t Broker::Inject(std::string topic, std::string payload, uint8_t qos, bool retain) {
+  auto message = std::make_shared<Message>();
+  message->publish.topic = std::move(topic);
+  message->publish.payload = std::move(payload);
+  message->publish.qos = std::min<uint8_t>(qos, 2);
+  message->publish.retain = retain;
+  message->received_at = impl_->Now();
+  return impl_->Route(message);
 }
 
 }  // namespace shopfloor::connect::mqtt

@@ -1,4 +1,5 @@
-// The MQTT server endpoint: an MQTT 3.1.1 and 5.0 broker on TCP (see docs/mqtt.md).
+// The MQTT server endpoint: an MQTT 3.1.1 and 5.0 broker on TCP and, optionally, on a
+// second TLS port (see docs/mqtt.md).
 //
 // Clients connect, keep in-memory sessions (clean or persistent with an expiry), publish at
 // QoS 0, 1 and 2 and subscribe with '+' and '#' filters; the broker routes messages between
@@ -14,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,9 +25,21 @@
 
 namespace shopfloor::connect::mqtt {
 
+// The TLS listener (OpenSSL; TLS 1.2 and 1.3 only, forward-secret AEAD ciphers). The files are
+// read once, at Start. The handshake counts toward connect_timeout_ms.
+struct TlsListenerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8883;          // 0: an ephemeral port (see Broker::tls_port())
+  std::string cert_chain_file;   // PEM: the server certificate first, then its intermediates
+  std::string private_key_file;  // PEM, unencrypted
+  std::string client_ca_file;    // PEM; set: clients must present a certificate these CAs signed
+};
+
 struct BrokerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 1883;  // 0: an ephemeral port (see Broker::port())
+  bool plain_listener = true;              // false: TLS only (then `tls` is required)
+  std::optional<TlsListenerOptions> tls;   // a second listener; both share everything below
   int io_threads = 1;
   size_t max_connections = 10000;
   uint32_t max_packet_size = 1 << 20;         // inbound, whole packet; announced in CONNACK (5.0)
@@ -46,6 +60,7 @@ struct ClientView {
   std::string_view principal;  // set by Authenticate (e.g. a user or device id)
   std::string_view remote;     // "address:port"
   uint8_t protocol_level = kMqtt311;
+  bool tls = false;  // connected through the TLS listener
 };
 
 // Authentication, authorization and ingestion. The defaults allow everything and complete
@@ -73,8 +88,11 @@ class BrokerHooks {
 // Counters since start. Read with Broker::stats().
 struct BrokerStats {
   uint64_t connections_accepted = 0;
-  uint64_t connections_refused = 0;  // over max_connections
-  uint64_t connections_current = 0;
+  uint64_t connections_refused = 0;  // over max_connections (both listeners count)
+  uint64_t connections_current = 0;  // both listeners
+  uint64_t tls_connections_accepted = 0;
+  uint64_t tls_connections_current = 0;
+  uint64_t tls_handshake_failures = 0;  // refused, broken or cut off by connect_timeout_ms
   uint64_t connect_timeouts = 0;
   uint64_t keep_alive_timeouts = 0;
   uint64_t malformed_packets = 0;    // decode failures and protocol errors
@@ -98,10 +116,12 @@ class Broker {
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
 
-  // Binds, listens and starts the I/O threads. Fails if the address cannot be bound.
+  // Binds, listens and starts the I/O threads. Fails if an address cannot be bound or the
+  // TLS files cannot be used (the message names the file and OpenSSL's reason).
   [[nodiscard]] core::Status Start();
-  // The bound port (after Start).
+  // The bound ports (after Start); 0 for a listener that is off.
   uint16_t port() const;
+  uint16_t tls_port() const;
   // Closes the listener and every connection (no wills) and joins the threads.
   void Stop();
   BrokerStats stats() const;
@@ -111,6 +131,12 @@ class Broker {
   // an I/O thread shortly after. InvalidArgument for an empty topic, a topic with
   // wildcards or NUL, or qos > 2.
   [[nodiscard]] core::Status Publish(std::string topic, std::string payload, uint8_t qos, bool retain);
+
+  // Publishes a message of Shopfloor's own (a Sparkplug STATE or command, a device command):
+  // routed to the matching sessions like a client's PUBLISH, and stored when `retain`, but
+  // without the hooks (no ACL, no ingestion). Returns the number of sessions it was
+  // delivered or queued to (0: nobody subscribes). Thread-safe; after Stop() it does nothing.
+  size_t Inject(std::string topic, std::string payload, uint8_t qos, bool retain);
 
   class Impl;
 

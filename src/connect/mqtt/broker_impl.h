@@ -20,6 +20,7 @@
 #include "connect/mqtt/retained.h"
 #include "connect/mqtt/session.h"
 #include "connect/mqtt/subscriptions.h"
+#include "connect/mqtt/tls.h"
 
 namespace shopfloor::connect::mqtt {
 
@@ -29,7 +30,8 @@ struct AtomicStats {
   std::atomic<uint64_t> connections_accepted{0}, connections_refused{0}, connections_current{0},
       connect_timeouts{0}, keep_alive_timeouts{0}, malformed_packets{0}, auth_failures{0}, publishes_denied{0},
       subscribes_denied{0}, publishes_failed{0}, messages_received{0}, messages_delivered{0},
-      messages_dropped{0}, slow_consumers{0}, sessions_taken_over{0}, wills_published{0};
+      messages_dropped{0}, slow_consumers{0}, sessions_taken_over{0}, wills_published{0},
+      tls_connections_accepted{0}, tls_connections_current{0}, tls_handshake_failures{0};
 };
 
 // A will to publish outside the lock, with who published it.
@@ -47,6 +49,7 @@ class Broker::Impl {
   core::Status Start();
   void Stop();
   uint16_t port() const { return port_; }
+  uint16_t tls_port() const { return tls_port_; }
   BrokerStats stats() const;
 
   const BrokerOptions& options() const { return options_; }
@@ -57,7 +60,8 @@ class Broker::Impl {
   std::string AssignClientId();
 
   // Routes an accepted PUBLISH to the matching sessions and stores it if retained.
-  void Route(const MessagePtr& message);
+  // Returns the number of sessions it went to.
+  size_t Route(const MessagePtr& message);
   // Publishes a will (through AuthorizePublish and OnPublish, like a client's PUBLISH).
   void PublishWill(PendingWill will);
   void PostWill(PendingWill will);
@@ -79,7 +83,11 @@ class Broker::Impl {
   void TakeWillLocked(Session& session, std::vector<PendingWill>* out);
 
  private:
-  void Accept();
+  // Opens, binds and listens; the bound port in *port.
+  core::Status Listen(net::ip::tcp::acceptor& acceptor, const std::string& host, uint16_t port, const char* what,
+                      uint16_t* bound);
+  // Accepts on `acceptor` forever; `tls` null for the plain listener.
+  void Accept(net::ip::tcp::acceptor& acceptor, const TlsContext* tls);
   void ScheduleLocked(const std::shared_ptr<Session>& session, uint32_t seconds, bool expiry);
   void OnTimer(const std::shared_ptr<Session>& session, uint64_t generation, bool expiry);
 
@@ -89,11 +97,15 @@ class Broker::Impl {
   core::Clock* clock_;
   AtomicStats stats_;
 
+  // Destroyed after the io_context, whose handlers may still hold connections using it.
+  std::unique_ptr<TlsContext> tls_context_;
   // Declared before the sessions (which hold connections and their sockets): destroyed after them.
   net::io_context ioc_;
   net::ip::tcp::acceptor acceptor_;
+  net::ip::tcp::acceptor tls_acceptor_;
   std::vector<std::thread> threads_;
   uint16_t port_ = 0;
+  uint16_t tls_port_ = 0;
   std::atomic<uint64_t> next_client_id_{0};
 
   std::mutex mu_;

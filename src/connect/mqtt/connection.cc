@@ -1,5 +1,6 @@
 // A connection's I/O: lazily buffered reads, the NextFrame loop, coalesced writes, the
-// CONNECT and keep-alive timers, and how protocol errors are answered (4.13).
+// CONNECT and keep-alive timers, and how protocol errors are answered (4.13). The TLS
+// transport's own steps are in connection_tls.cc.
 #include "connect/mqtt/connection.h"
 
 #include <array>
@@ -24,8 +25,8 @@ uint8_t ConnectLevel(std::string_view body) {
 
 }  // namespace
 
-Connection::Connection(Broker::Impl* broker, Socket socket)
-    : broker_(broker), socket_(std::move(socket)), timer_(socket_.get_executor()) {
+Connection::Connection(Broker::Impl* broker, Socket socket, const TlsContext* tls)
+    : broker_(broker), socket_(std::move(socket)), timer_(socket_.get_executor()), tls_context_(tls) {
   boost::system::error_code ec;
   const auto endpoint = socket_.remote_endpoint(ec);
   if (!ec) remote_ = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
@@ -40,10 +41,17 @@ void Connection::Start() {
   timer_.expires_after(std::chrono::milliseconds(broker_->options().connect_timeout_ms));
   timer_.async_wait(net::bind_executor(socket_.get_executor(),
                                        [self = shared_from_this()](const auto& e) { self->OnTimer(e); }));
+  if (tls_context_ != nullptr) {
+    tls_ = std::make_unique<TlsChannel>(*tls_context_, socket_.native_handle());
+    return net::post(socket_.get_executor(), [self = shared_from_this()] { self->Handshake(); });  // on the strand
+  }
   WaitReadable();
 }
 
 void Connection::WaitReadable() {
+  if (tls_ && tls_->Buffered()) {  // decrypted bytes wait in OpenSSL, not in the socket
+    return net::post(socket_.get_executor(), [self = shared_from_this()] { self->OnReadable({}); });
+  }
   socket_.async_wait(Socket::wait_read, net::bind_executor(socket_.get_executor(), [self = shared_from_this()](
                                                                                      const auto& ec) {
                        self->OnReadable(ec);
@@ -54,10 +62,16 @@ void Connection::OnReadable(const boost::system::error_code& wait_ec) {
   if (shut_) return;
   if (wait_ec) return Shutdown();
   thread_local std::array<char, kScratchSize> scratch;
-  boost::system::error_code ec;
-  const size_t n = socket_.read_some(net::buffer(scratch), ec);
-  if (ec == net::error::would_block || ec == net::error::try_again) return WaitReadable();
-  if (ec) return Shutdown();  // EOF or reset: network loss, the will is published
+  size_t n = 0;
+  bool more = false;
+  if (tls_) {
+    if (!ReadTls(scratch.data(), scratch.size(), &n, &more) || n == 0) return;  // shut, or waiting
+  } else {
+    boost::system::error_code ec;
+    n = socket_.read_some(net::buffer(scratch), ec);
+    if (ec == net::error::would_block || ec == net::error::try_again) return WaitReadable();
+    if (ec) return Shutdown();  // EOF or reset: network loss, the will is published
+  }
   in_.append(scratch.data(), n);
   Process();
   if (shut_ || closing_) return;
@@ -69,6 +83,7 @@ void Connection::OnReadable(const boost::system::error_code& wait_ec) {
     read_paused_ = true;
     return;
   }
+  if (more) return ResumeRead();
   WaitReadable();
 }
 
@@ -197,6 +212,10 @@ void Connection::StartWrite() {
     }
   }
   if (!writing_) return Shutdown();
+  if (tls_) {
+    tls_written_ = 0;
+    return WriteTls();
+  }
   net::async_write(socket_, net::buffer(out_writing_),
                    net::bind_executor(socket_.get_executor(),
                                       [self = shared_from_this()](const auto& ec, size_t) { self->OnWritten(ec); }));
@@ -246,6 +265,9 @@ void Connection::Shutdown() {
   if (!closing_) publish_will_ = true;  // network loss or a failed write
   closing_ = true;
   timer_.cancel();
+  if (tls_) tls_->Shutdown();
+  tls_.reset();  // before the socket closes: the channel writes to its descriptor
+  if (tls_context_ != nullptr) broker_->counters().tls_connections_current--;
   boost::system::error_code ec;
   socket_.shutdown(Socket::shutdown_both, ec);
   socket_.close(ec);
@@ -272,6 +294,7 @@ void Connection::OnTimer(const boost::system::error_code& ec) {
   if (ec || closing_) return;
   if (!connected_) {
     broker_->counters().connect_timeouts++;
+    if (tls_context_ != nullptr && !handshaken_) HandshakeFailed("not completed within connect_timeout_ms");
     return CloseOnStrand(std::nullopt, false);
   }
   if (broker_->Now() - last_packet_ >= static_cast<int64_t>(keep_alive_ms_) * 1'000'000) {
@@ -282,7 +305,7 @@ void Connection::OnTimer(const boost::system::error_code& ec) {
 }
 
 ClientView Connection::View() const {
-  return ClientView{client_id_, username_, principal_, remote_, version_};
+  return ClientView{client_id_, username_, principal_, remote_, version_, tls_context_ != nullptr};
 }
 
 }  // namespace shopfloor::connect::mqtt

@@ -1,7 +1,12 @@
 // Internal to the broker: one client's network connection. Reads with no buffer while idle
 // (it waits for readability, then reads into a per-thread scratch buffer and keeps only an
 // incomplete packet), decodes every whole packet of a read, and coalesces everything queued
-// for the client into one async_write.
+// for the client into one write.
+//
+// The transport is the TCP socket itself or, from the TLS listener, a TlsChannel (tls.h) over
+// the same socket: the connection then handshakes first (within connect_timeout_ms), reads
+// plain text from the channel into the same scratch buffer, and writes through it. Only the
+// transport calls (connection.cc, connection_tls.cc) differ; packet handling is shared.
 //
 // Thread safety: packet handling, reading and timers run on the connection's strand. Send()
 // and Close() may be called from any thread.
@@ -21,13 +26,15 @@
 
 #include "connect/mqtt/broker_impl.h"
 #include "connect/mqtt/codec.h"
+#include "connect/mqtt/tls.h"
 
 namespace shopfloor::connect::mqtt {
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   using Socket = net::ip::tcp::socket;
-  Connection(Broker::Impl* broker, Socket socket);
+  // `tls` null: plain TCP. Otherwise it must outlive the connection (the broker's).
+  Connection(Broker::Impl* broker, Socket socket, const TlsContext* tls = nullptr);
   ~Connection();
 
   void Start();
@@ -59,6 +66,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnTimer(const boost::system::error_code& ec);
   ClientView View() const;
 
+  // connection_tls.cc: the TLS transport.
+  void Handshake();
+  void WaitSocket(TlsChannel::Want want, void (Connection::*then)());  // kRead or kWrite
+  void HandshakeFailed(const std::string& why);
+  // Reads plain text into `buffer`; sets `*more` when a later read may find more at once.
+  // Returns false once the connection was shut down.
+  bool ReadTls(char* buffer, size_t size, size_t* n, bool* more);
+  void ResumeRead();   // after ReadTls asked to wait (kWrite) or found more
+  void WriteTls();     // writes out_writing_ from tls_written_ on
+
   // handle_connect.cc
   void HandleConnect(Connect connect);
   void HandleDisconnect(const Disconnect& disconnect);
@@ -75,6 +92,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Socket socket_;
   net::steady_timer timer_;  // CONNECT timeout, then keep-alive, then the close deadline
   std::string remote_;
+  const TlsContext* const tls_context_;
+  std::unique_ptr<TlsChannel> tls_;  // the TLS transport (strand); reset at Shutdown
+  bool handshaken_ = false;
+  size_t tls_written_ = 0;           // of out_writing_
 
   // Strand state.
   std::string in_;  // an incomplete packet, empty (no capacity) while idle

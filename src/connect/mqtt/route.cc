@@ -9,8 +9,9 @@
 
 namespace shopfloor::connect::mqtt {
 
-void Broker::Impl::Route(const MessagePtr& message) {
+size_t Broker::Impl::Route(const MessagePtr& message) {
   std::lock_guard lock(mu_);
+  size_t delivered = 0;
   if (message->publish.retain) retained_.Set(message->publish, message->received_at);
   for (Delivery& d : trie_.Match(message->publish.topic, message->publisher)) {
     auto it = sessions_.find(d.client_id);
@@ -22,7 +23,9 @@ void Broker::Impl::Route(const MessagePtr& message) {
     out.retain = message->publish.retain && d.retain_as_published && it->second->protocol_level == kMqtt5;
     out.identifiers = std::move(d.identifiers);
     DeliverLocked(*it->second, std::move(out));
+    ++delivered;
   }
+  return delivered;
 }
 
 void Broker::Impl::DeliverLocked(Session& session, Outbound out) {

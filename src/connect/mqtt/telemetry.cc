@@ -94,18 +94,6 @@ core::Status PointOf(const Json& j, core::Timestamp default_ts, TelemetryPoint* 
   return core::Status::OK();
 }
 
-// `value` as a `type` sample without losing information, or an error saying why not.
-core::Result<core::Value> Convert(const core::Value& value, core::ValueType type) {
-  if (value.type() == type) return value;
-  if (type == core::ValueType::kDouble && value.is_int()) return core::Value(static_cast<double>(value.as_int()));
-  if (type == core::ValueType::kInt64 && value.is_double()) {
-    const double d = value.as_double();
-    if (std::isfinite(d) && d == std::trunc(d) && std::fabs(d) < 9.2e18) return core::Value(static_cast<int64_t>(d));
-  }
-  return core::Status::InvalidArgument(
-      fmt::format("the tag is {}, got {} {}", core::ValueTypeName(type), core::ValueTypeName(value.type()), value.ToString()));
-}
-
 model::AssetLevel LevelForDepth(size_t depth, bool leaf) {
   // Paths are enterprise/site/area[/line[/cell]]/machine: the asset owning the tags is a
   // machine unless it is too shallow to be one.
@@ -332,7 +320,7 @@ void TelemetryHooks::Process(std::vector<Pending>* batch) {
           failure = resolved.status();
           break;
         }
-        auto value = Convert(point.value, resolved->type);
+        auto value = core::ConvertLossless(point.value, resolved->type);
         if (!value.ok()) {
           reason = Reason::kPayloadFormatInvalid;
           failure = value.status().WithPrefix(fmt::format("topic \"{}\" tag \"{}\"", p.topic, point.tag));

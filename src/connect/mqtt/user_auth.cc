@@ -92,6 +92,11 @@ bool UserAuthHooks::MayProvision(const ClientView& client) const {
   return Lookup(client.principal, &p) && p.AtLeast(auth::Role::kEngineer);
 }
 
+bool UserAuthHooks::MayPublishData(const ClientView& client) const {
+  auth::Principal p;
+  return Lookup(client.principal, &p) && p.AtLeast(auth::Role::kOperator);
+}
+
 UserAuthStats UserAuthHooks::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   return stats_;

@@ -50,6 +50,8 @@ class UserAuthHooks : public BrokerHooks {
 
   // Engineers and admins (for TelemetryOptions::may_provision).
   bool MayProvision(const ClientView& client) const;
+  // Operators and above (e.g. Sparkplug edge nodes publishing births and data).
+  bool MayPublishData(const ClientView& client) const;
   UserAuthStats stats() const;
 
  private:
