@@ -49,6 +49,7 @@ void AddAdminCommand(CLI::App& app, int* exit_code) {
   compact->add_option("--data", *dir, "Data directory")->required()->check(CLI::ExistingDirectory);
   compact->callback([dir, exit_code] { *exit_code = CompactOffline(*dir); });
   AddAdminUserCommands(admin, exit_code);
+  AddAdminDeviceCommands(admin, exit_code);
 }
 
 }  // namespace shopfloor::app

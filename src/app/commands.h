@@ -13,6 +13,8 @@ void AddServeCommand(CLI::App& app, int* exit_code);
 void AddAdminCommand(CLI::App& app, int* exit_code);
 // The user, token and audit subcommands of `admin` (cmd_admin_users.cc).
 void AddAdminUserCommands(CLI::App* admin, int* exit_code);
+// `admin devices ...`: MQTT device identities (cmd_admin_devices.cc).
+void AddAdminDeviceCommands(CLI::App* admin, int* exit_code);
 // `opcua browse` and `opcua read` (cmd_opcua.cc).
 void AddOpcUaCommand(CLI::App& app, int* exit_code);
 

@@ -44,7 +44,11 @@ core::Status Runtime::StartMqtt() {
   if (!options_.mqtt && !options_.mqtt_tls) return core::Status::OK();
   mqtt_auth_ = std::make_unique<connect::mqtt::UserAuthHooks>(users_.get(), assets_.get());
   connect::mqtt::TelemetryOptions telemetry;
-  connect::mqtt::UserAuthHooks* auth = mqtt_auth_.get();
+  connect::mqtt::UserAuthHooks* users = mqtt_auth_.get();
+  // Devices first (a "sfd_" secret), users behind them (mqtt-devices).
+  mqtt_devices_ = std::make_unique<connect::mqtt::DeviceAuthHooks>(devices_.get(), users, clock_);
+  connect::mqtt::DeviceAuthHooks* auth = mqtt_devices_.get();
+  auth->set_users_may_provision([users](const connect::mqtt::ClientView& client) { return users->MayProvision(client); });
   telemetry.may_provision = [auth](const connect::mqtt::ClientView& client) { return auth->MayProvision(client); };
   mqtt_telemetry_ = std::make_unique<connect::mqtt::TelemetryHooks>(assets_.get(), writer_.get(), clock_,
                                                                     std::move(telemetry), auth);
@@ -67,7 +71,7 @@ core::Status Runtime::StartMqtt() {
   // --- end MQTT over TLS
   broker.clock = clock_;
   SparkplugHostOptions sparkplug;
-  sparkplug.may_publish = [auth](const connect::mqtt::ClientView& client) { return auth->MayPublishData(client); };
+  sparkplug.may_publish = [users](const connect::mqtt::ClientView& client) { return users->MayPublishData(client); };
   sparkplug_ = SparkplugHost::Create(options_.config ? &*options_.config : nullptr, assets_.get(), twins_.get(),
                                      writer_.get(), &bus_, audit_.get(), clock_, mqtt_telemetry_.get(), sparkplug);
   connect::mqtt::BrokerHooks* hooks = sparkplug_ ? sparkplug_->hooks() : mqtt_telemetry_.get();
@@ -114,6 +118,19 @@ core::Status Runtime::StartMqtt() {
            mqtt_broker_->tls_port(), mqtt_tls_cert_file_, mqtt_tls_fingerprint_,
            broker.tls->client_ca_file.empty() ? "off" : "required");
   }
+  // mqtt-devices: denials per reason, and desired values down to devices.
+  SF_ASSIGN_OR_RETURN(core::CounterFamily * denied,
+                      metrics_.AddCounterFamily("shopfloor_mqtt_device_denied_total",
+                                                "MQTT requests refused by the device ACLs (and command topics), by reason",
+                                                {"reason"}));
+  for (size_t i = 1; i < connect::mqtt::kDenialKinds; ++i) {
+    const auto reason = static_cast<connect::mqtt::Denial>(i);
+    SF_RETURN_IF_ERROR(denied->SetCallback({std::string(connect::mqtt::DenialName(reason))},
+                                           [auth, i] { return double(auth->stats().denied[i]); }));
+  }
+  mqtt_commands_ = std::make_unique<MqttCommands>(mqtt_broker_.get(), assets_.get(), twins_.get(), audit_.get(),
+                                                  &bus_, clock_);
+  commands_.store(mqtt_commands_.get());
   return core::Status::OK();
 }
 
@@ -161,6 +178,7 @@ core::Result<std::unique_ptr<Runtime>> Runtime::Open(RuntimeOptions options, cor
   }
   SF_ASSIGN_OR_RETURN(rt->audit_, auth::AuditLog::Open(rt->dbs_[kAuditDb].get(), clock, dir + "/audit.head"));
   SF_ASSIGN_OR_RETURN(rt->users_, auth::UserStore::Open(rt->dbs_[kUsersDb].get(), clock, rt->audit_.get(), rt->options_.auth));
+  SF_ASSIGN_OR_RETURN(rt->devices_, auth::DeviceStore::Open(rt->dbs_[kUsersDb].get(), clock, rt->audit_.get()));
   SF_ASSIGN_OR_RETURN(rt->assets_, model::AssetStore::Open(rt->dbs_[kModelDb].get(), clock));
   if (config != nullptr) {
     auto report = rt->assets_->SeedFromConfig(*config, config->file_name, Fingerprint(rt->options_.config_text));
@@ -200,9 +218,11 @@ core::Result<std::unique_ptr<Runtime>> Runtime::Open(RuntimeOptions options, cor
                                                              &rt->metrics_, clock, MqttSourcesOptions{}));
   MqttSources* bridges = rt->mqtt_sources_.get();
   Runtime* self = rt.get();
-  twins->SetListener([bus, sources, self](const model::ModelEvent& e) {
+  std::atomic<MqttCommands*>* commands = &rt->commands_;
+  twins->SetListener([bus, sources, commands, self](const model::ModelEvent& e) {
     bus->PublishEvent(ToEvent(e));
     sources->OnDesired(e);
+    if (MqttCommands* c = commands->load()) c->OnDesired(e);  // mqtt-devices
     if (SparkplugHost* sparkplug = self->sparkplug_live_.load()) sparkplug->OnDesired(e);
   });
   rt->sources_listener_ = rt->assets_->AddListener([sources](const model::ModelEvent&) { sources->OnModelChanged(); });
@@ -223,6 +243,7 @@ core::Result<std::unique_ptr<Runtime>> Runtime::Open(RuntimeOptions options, cor
   services.bus = bus;
   services.events = rt->events_.get();
   services.users = rt->users_.get();
+  services.devices = rt->devices_.get();
   services.audit = rt->audit_.get();
   services.assets = rt->assets_.get();
   services.twins = twins;
@@ -263,12 +284,15 @@ Runtime::~Runtime() {
   mqtt_sources_.reset();  // the bridges forward to the broker and write through the writer
   // The broker stops before its hooks go (queued telemetry is answered, then dropped), and
   // all of it before the writer and the model.
+  commands_.store(nullptr);  // commands first: they publish through the broker
+  mqtt_commands_.reset();
   sparkplug_live_.store(nullptr);
   if (sparkplug_) sparkplug_->Stop();  // announces the host offline while the broker runs
   if (mqtt_broker_) mqtt_broker_->Stop();
   sparkplug_.reset();
   mqtt_telemetry_.reset();
   mqtt_broker_.reset();
+  mqtt_devices_.reset();
   mqtt_auth_.reset();
   twin_feed_.Reset();
   if (assets_ && model_listener_ != 0) assets_->RemoveListener(model_listener_);
@@ -279,6 +303,7 @@ Runtime::~Runtime() {
   writer_.reset();
   twins_.reset();
   assets_.reset();
+  devices_.reset();
   users_.reset();
   audit_.reset();
   for (auto& db : dbs_) db.reset();

@@ -11,11 +11,14 @@
 #include <optional>
 #include <string>
 
+#include "app/mqtt_commands.h"
 #include "app/mqtt_sources.h"
 #include "app/opcua_sources.h"
 #include "app/sparkplug_host.h"
 #include "auth/audit.h"
+#include "auth/devices.h"
 #include "connect/mqtt/broker.h"
+#include "connect/mqtt/device_auth.h"
 #include "connect/mqtt/telemetry.h"
 #include "connect/mqtt/user_auth.h"
 #include "auth/auth.h"
@@ -57,7 +60,9 @@ class Runtime {
   static core::Result<std::unique_ptr<Runtime>> Open(RuntimeOptions options, core::Clock* clock);
   core::Status StartHttp();
   // Starts the MQTT broker when options.mqtt is set: users authenticate with their password
-  // or an API token, telemetry under the enterprise is stored before its PUBACK.
+  // or an API token, devices with their secret (DeviceAuthHooks), telemetry under the
+  // enterprise is stored before its PUBACK, and desired values of unbound tags go down to
+  // devices on "<asset path>/$cmd/<tag>" (MqttCommands).
   core::Status StartMqtt();
   uint16_t mqtt_port() const;
   uint16_t mqtt_tls_port() const;                   // 0 when off
@@ -73,6 +78,9 @@ class Runtime {
   const server::Services& services() const { return services_; }
   uint16_t http_port() const { return server_ ? server_->port() : 0; }
   auth::UserStore* users() const { return users_.get(); }
+  auth::DeviceStore* devices() const { return devices_.get(); }
+  MqttCommands* mqtt_commands() const { return mqtt_commands_.get(); }
+  connect::mqtt::DeviceAuthHooks* mqtt_device_auth() const { return mqtt_devices_.get(); }
   auth::AuditLog* audit() const { return audit_.get(); }
   model::TwinStore* twins() const { return twins_.get(); }
   ingest::EventLog* events() const { return events_.get(); }
@@ -96,6 +104,7 @@ class Runtime {
   std::unique_ptr<meta::Db> dbs_[kDbs];
   std::unique_ptr<auth::AuditLog> audit_;
   std::unique_ptr<auth::UserStore> users_;
+  std::unique_ptr<auth::DeviceStore> devices_;
   std::unique_ptr<model::AssetStore> assets_;
   std::unique_ptr<model::TwinStore> twins_;
   ingest::Bus bus_;
@@ -114,6 +123,11 @@ class Runtime {
   std::unique_ptr<SparkplugHost> sparkplug_;  // in front of the telemetry hooks
   std::atomic<SparkplugHost*> sparkplug_live_{nullptr};  // for the twin listener: set once attached
   std::string mqtt_tls_cert_file_, mqtt_tls_fingerprint_;
+  // MQTT devices and commands (mqtt-devices). The twin listener reads commands_ through the
+  // atomic, since the listener is set in Open() and the commands start in StartMqtt().
+  std::unique_ptr<connect::mqtt::DeviceAuthHooks> mqtt_devices_;
+  std::unique_ptr<MqttCommands> mqtt_commands_;
+  std::atomic<MqttCommands*> commands_{nullptr};
 };
 
 }  // namespace shopfloor::app

@@ -83,7 +83,7 @@ SparkplugHost::~SparkplugHost() { Stop(); }
 
 void SparkplugHost::Attach(connect::mqtt::Broker* broker, const std::string& local_endpoint) {
   hooks_->Attach([broker](std::string topic, std::string payload, uint8_t qos, bool retain) {
-    return broker->Inject(std::move(topic), std::move(payload), qos, retain);
+    return broker->Publish(std::move(topic), std::move(payload), qos, retain);
   });
   std::lock_guard lock(mu_);
   if (attached_) return;

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "auth/devices.h"
 #include "auth/user_store_impl.h"
 #include "model/plant_config.h"
 
@@ -219,6 +220,11 @@ Result<UserInfo> UserStoreImpl::CreateUser(std::string_view actor, std::string_v
   Status s = [&]() -> Status {
     SF_ASSIGN_OR_RETURN(std::optional<UserRow> existing, FindUser(name));
     if (existing) return Status::AlreadyExists(fmt::format("user \"{}\" already exists", name));
+    SF_ASSIGN_OR_RETURN(bool device, DeviceNameTaken(db_, name));
+    if (device) {
+      return Status::AlreadyExists(fmt::format(
+          "\"{}\" is a device's name; users and devices share the MQTT login names, choose another", name));
+    }
     SF_ASSIGN_OR_RETURN(meta::Statement ins,
                         db_->Prepare("INSERT INTO auth_users(name, password_hash, role, sites, created) "
                                      "VALUES(?1, ?2, ?3, ?4, ?5)"));

@@ -177,7 +177,7 @@ Asset MakeAsset(const State& state, const State::AssetRow& row) {
   return asset;
 }
 
-Status ValidateTag(const Tag& tag, bool is_template) {
+Status ValidateTag(const Tag& tag, bool /*is_template*/) {
   std::string what = fmt::format("tag \"{}\"", tag.name);
   if (!IsValidName(tag.name)) {
     return Status::InvalidArgument(fmt::format(
@@ -207,10 +207,8 @@ Status ValidateTag(const Tag& tag, bool is_template) {
   if (tag.binding && !tag.binding->source.empty() && !IsValidName(tag.binding->source)) {
     return Status::InvalidArgument(fmt::format("{}: \"binding.source\" is not a valid source name", what));
   }
-  if (!is_template && tag.writable && !tag.binding) {
-    return Status::InvalidArgument(
-        fmt::format("{}: \"writable\" is true but the tag has no \"binding\" to write through", what));
-  }
+  // A writable tag without a binding is written through an MQTT command to the device that
+  // publishes it (app/mqtt_commands.h).
   return Status::OK();
 }
 

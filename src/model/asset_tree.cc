@@ -128,11 +128,7 @@ std::optional<TagConfig> Finalize(const TagSpec& spec, const MapReader& owner, b
     if (spec.range) numeric_only("range", spec.range_location, spec.range_overridden);
     if (spec.deadband) numeric_only("deadband", spec.deadband_location, spec.deadband_overridden);
   }
-  if (!is_template && spec.writable.value_or(false) && !spec.has_binding) {
-    problems->Add(spec.writable_location,
-                  fmt::format("{}: \"writable\" is true but the tag has no \"binding\" to write through", what));
-    ok = false;
-  }
+  // A writable tag without a binding is written through an MQTT command (docs/mqtt.md).
   TagConfig tag;
   if (spec.has_binding) {
     TagBinding binding;

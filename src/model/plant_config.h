@@ -60,7 +60,7 @@ struct TagConfig {
   std::optional<TagRange> range;    // numeric types only
   std::string description;
   double deadband = 0.0;            // absolute, in `unit`; numeric types only; 0 = every change
-  bool writable = false;            // a setpoint; requires a binding
+  bool writable = false;            // a setpoint: through the binding, or an MQTT command without one
   std::optional<TagBinding> binding;
   std::string asset_type;           // the asset type this tag came from, empty if the asset's own
   ConfigLocation location;          // of the tag's definition (the machine's, when overridden)

@@ -169,6 +169,7 @@ void Api::AddRoutes() {
   AddTwinRoutes();
   AddAdminRoutes();
   AddSourceRoutes();
+  AddDeviceRoutes();
 }
 
 namespace {

@@ -71,6 +71,7 @@ class Api {
   void AddTwinRoutes();
   void AddAdminRoutes();
   void AddSourceRoutes();
+  void AddDeviceRoutes();  // routes_devices.cc
 
   // /write and /api/v2/write (InfluxDB compatible). Error bodies are InfluxDB's
   // {"error":"line 3: ..."} so Telegraf logs them.

@@ -39,6 +39,7 @@ class EventLog;
 }  // namespace shopfloor::ingest
 namespace shopfloor::auth {
 class UserStore;
+class DeviceStore;
 class AuditLog;
 }  // namespace shopfloor::auth
 namespace shopfloor::model {
@@ -108,6 +109,7 @@ struct Services {
   ingest::Bus* bus = nullptr;
   ingest::EventLog* events = nullptr;
   auth::UserStore* users = nullptr;
+  auth::DeviceStore* devices = nullptr;  // MQTT device identities; null: no /api/v1/devices
   auth::AuditLog* audit = nullptr;
   model::AssetStore* assets = nullptr;
   model::TwinStore* twins = nullptr;

@@ -125,7 +125,13 @@ std::vector<Example> Examples() {
       {"get/api/v1/audit", {}, "?action=twin.&limit=10"},
       {"get/api/v1/audit/verify"},
       {"get/api/v1/sources"},
+      {"post/api/v1/devices", {}, "", std::string(R"({"name":"probe-device","asset":")") + kConveyor + "\"}"},
+      {"get/api/v1/devices"},
+      {"get/api/v1/devices/{name}", {{"name", "probe-device"}}},
+      {"patch/api/v1/devices/{name}", {{"name", "probe-device"}}, "", R"({"may_provision":true})"},
+      {"post/api/v1/devices/{name}/rotate", {{"name", "probe-device"}}},
       // Deletions, on the objects made above.
+      {"delete/api/v1/devices/{name}", {{"name", "probe-device"}}},
       {"delete/api/v1/tokens/{id}", {{"id", "${token_id}"}}},
       {"delete/api/v1/assets/{asset}/tags/{tag}", {{"asset", kProbeAsset}, {"tag", "pressure"}}},
       {"delete/api/v1/assets/{asset}", {{"asset", "${probe_id}"}}},

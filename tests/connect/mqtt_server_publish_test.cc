@@ -43,6 +43,7 @@ TEST(BrokerPublish, RoutesToSubscribersAndKeepsRetained) {
   EXPECT_TRUE(broker.Publish("", "1", 0, false).IsInvalidArgument());
   EXPECT_TRUE(broker.Publish("a", "1", 3, false).IsInvalidArgument());
   broker.Stop();
+  EXPECT_EQ(broker.Publish("acme/x", "1", 0, false).code(), core::StatusCode::kUnavailable);
 }
 
 }  // namespace

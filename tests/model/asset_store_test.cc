@@ -145,9 +145,6 @@ TEST_F(AssetStoreTest, CreateValidationErrors) {
   TagDef negative = Def("p", core::ValueType::kDouble);
   negative.deadband = -1;
   expect(TryCreate(line, AssetLevel::kMachine, "m", "", {negative}), StatusCode::kInvalidArgument, "deadband");
-  TagDef writable = Def("sp", core::ValueType::kDouble);
-  writable.writable = true;
-  expect(TryCreate(line, AssetLevel::kMachine, "m", "", {writable}), StatusCode::kInvalidArgument, "no \"binding\"");
   expect(TryCreate(line, AssetLevel::kMachine, "m", "",
                    {Def("p", core::ValueType::kDouble), Def("p", core::ValueType::kInt64)}),
          StatusCode::kInvalidArgument, "defined twice");

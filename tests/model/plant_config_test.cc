@@ -241,8 +241,6 @@ enterprise:
   EXPECT_THAT(problems,
               ElementsAre("t.yaml:5:11: enterprise \"acme\": \"source\" names unknown source \"nope\" (known: plc)",
                           "t.yaml:9:25: tag \"a\" binding: \"source\" names unknown source \"plc2\" (known: plc)",
-                          "t.yaml:12:17: tag \"b\": \"writable\" is true but the tag has no \"binding\" to write "
-                          "through",
                           "t.yaml:13:7: tag \"c\": the binding has no \"source\" and no default \"source\" is set "
                           "on enterprise \"acme\" or its parents"));
 }

@@ -74,6 +74,7 @@ class ApiMalformedTest : public ::testing::Test {
     auto token = f_.users()->CreateToken("test", victim_.name, "victim-token");
     ASSERT_TRUE(token.ok());
     victim_token_id_ = token->info.id;
+    ASSERT_TRUE(f_.services().devices->Add("test", "victim-device", ApiFixture::kMachine, false).ok());
   }
 
   // A valid target for the route (the path parameters name things that exist).
@@ -85,7 +86,9 @@ class ApiMalformedTest : public ::testing::Test {
     replace("{asset}", Enc(ApiFixture::kMachine));
     replace("{tag}", "speed");
     replace("{id}", std::to_string(victim_token_id_));
-    replace("{name}", route.pattern.starts_with("/api/v1/types") ? "welding-robot" : victim_.name);
+    replace("{name}", route.pattern.starts_with("/api/v1/types")     ? "welding-robot"
+                      : route.pattern.starts_with("/api/v1/devices") ? "victim-device"
+                                                                      : victim_.name);
     return t;
   }
 
@@ -101,6 +104,7 @@ class ApiMalformedTest : public ::testing::Test {
       return {{"parent", "demo-works/stuttgart/body-shop/body-line"}, {"level", "machine"}, {"name", f_.UniqueName("m")}};
     }
     if (key == "POST /api/v1/types") return {{"name", f_.UniqueName("m-type")}};
+    if (key == "POST /api/v1/devices") return {{"name", f_.UniqueName("m-dev")}, {"asset", ApiFixture::kMachine}};
     if (key == "PUT /api/v1/assets/{asset}/tags/{tag}") return {{"type", "double"}};
     return Json::object();
   }
@@ -260,7 +264,6 @@ class ApiMalformedTest : public ::testing::Test {
         {R"({"type":"double","binding":{"source":1}})", "source"},
         {R"({"type":"double","binding":{"bogus":1}})", "bogus"},
         {R"({"type":"double","name":"other"})", "name"},
-        {R"({"type":"double","writable":true})", "binding"},
     };
     for (const auto& [body, needle] : tag_cases) add("PUT", tags + "newtag", body, needle, "tag " + body);
     add("PUT", tags + "bad%20name", R"({"type":"double"})", "name", "tag name with a space");

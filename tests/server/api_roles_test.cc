@@ -73,6 +73,8 @@ class ApiRolesTest : public ::testing::Test {
     auto login_user = f_.CreateUser(auth::Role::kViewer, {});
     ASSERT_TRUE(login_user.ok());
     login_user_ = login_user->name;
+    // A device on the other site, which scoped callers' device lists must not show.
+    ASSERT_TRUE(f_.services().devices->Add("test", "other-site-dev", ApiFixture::kOtherMachine, false).ok());
     AddCases();
   }
 
@@ -290,6 +292,32 @@ class ApiRolesTest : public ::testing::Test {
     Add("GET", "/api/v1/openapi.json", {{"", Rule::kAny, fixed("/api/v1/openapi.json")}});
     Add("GET", "/metrics", {{"", Rule::kAny, fixed("/metrics")}});
     Add("GET", "/api/v1/health", {{"", Rule::kAny, fixed("/api/v1/health")}});
+
+    // MQTT devices: engineers, on the site of the device's asset; the list is filtered.
+    Add("GET", "/api/v1/devices", {{"", Rule::kAny, fixed("/api/v1/devices")}});
+    Add("POST", "/api/v1/devices", {{"", Rule::kSite, [this](const TestUser*) -> core::Result<Prepared> {
+                                       return Prepared{"/api/v1/devices",
+                                                       fmt::format(R"({{"name":"{}","asset":"{}"}})",
+                                                                   f_.UniqueName("dev"), ApiFixture::kMachine),
+                                                       {}};
+                                     }}});
+    auto device = [this](std::string method_suffix, std::string body) -> Builder {
+      return [this, method_suffix, body](const TestUser*) -> core::Result<Prepared> {
+        SF_ASSIGN_OR_RETURN(std::string name, NewDevice());
+        return Prepared{"/api/v1/devices/" + name + method_suffix, body, {}};
+      };
+    };
+    Add("GET", "/api/v1/devices/{name}", {{"", Rule::kSite, device("", "")}});
+    Add("PATCH", "/api/v1/devices/{name}", {{"", Rule::kSite, device("", R"({"enabled":false})")}});
+    Add("POST", "/api/v1/devices/{name}/rotate", {{"", Rule::kSite, device("/rotate", "")}});
+    Add("DELETE", "/api/v1/devices/{name}", {{"", Rule::kSite, device("", "")}});
+  }
+
+  // A throwaway device bound to kSite's machine.
+  core::Result<std::string> NewDevice() {
+    const std::string name = f_.UniqueName("tmp-dev");
+    SF_RETURN_IF_ERROR(f_.services().devices->Add("test", name, ApiFixture::kMachine, false).status());
+    return name;
   }
 
   static bool RuleAllows(Rule rule, const TestUser& u, bool self_target) {

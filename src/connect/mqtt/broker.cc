@@ -6,6 +6,7 @@
 #include <boost/asio/strand.hpp>
 #include <fmt/format.h>
 
+#include "connect/mqtt/codec.h"
 #include "connect/mqtt/connection.h"
 
 namespace shopfloor::connect::mqtt {
@@ -69,10 +70,12 @@ core::Status Broker::Impl::Start() {
   }
   if (options_.plain_listener) Accept(acceptor_, nullptr);
   for (int i = 0; i < std::max(1, options_.io_threads); ++i) threads_.emplace_back([this] { ioc_.run(); });
+  running_ = true;
   return core::Status::OK();
 }
 
 void Broker::Impl::Stop() {
+  running_ = false;
   if (threads_.empty()) return;
   net::post(acceptor_.get_executor(), [this] {
     boost::system::error_code ec;
@@ -153,6 +156,7 @@ core::Status Broker::Publish(std::string topic, std::string payload, uint8_t qos
         fmt::format("mqtt: cannot publish on \"{}\": a topic name is not empty and has no '+', '#' or NUL", topic));
   }
   if (qos > 2) return core::Status::InvalidArgument(fmt::format("mqtt: QoS {} is not 0, 1 or 2", qos));
+  if (!impl_->running()) return core::Status::Unavailable(fmt::format("mqtt: cannot publish on \"{}\": the broker is not running", topic));
   auto message = std::make_shared<Message>();
   message->publish.topic = std::move(topic);
   message->publish.payload = std::move(payload);
@@ -160,18 +164,17 @@ core::Status Broker::Publish(std::string topic, std::string payload, uint8_t qos
   message->publish.retain = retain;
   message->received_at = impl_->Now();
   Impl* impl = impl_.get();
-  net::post(impl->io(), [impl, message = MessagePtr(std::move(message))] { impl->Route(message); });
+  net::post(impl->publish_strand(), [impl, message = MessagePtr(std::move(message))] { impl->Route(message); });
   return core::Status::OK();
 }
 
-size_t Broker::Inject(std::string topic, std::string payload, uint8_t qos, bool retain) {
-  auto message = std::make_shared<Message>();
-  message->publish.topic = std::move(topic);
-  message->publish.payload = std::move(payload);
-  message->publish.qos = std::min<uint8_t>(qos, 2);
-  message->publish.retain = retain;
-  message->received_at = impl_->Now();
-  return impl_->Route(message);
+size_t Broker::CountSubscribers(std::string_view topic) const { return impl_->CountSubscribers(topic); }
+
+size_t Broker::Impl::CountSubscribers(std::string_view topic) {
+  std::lock_guard lock(mu_);
+  size_t n = 0;
+  for (const Delivery& d : trie_.Match(topic, {})) n += sessions_.count(d.client_id);
+  return n;
 }
 
 }  // namespace shopfloor::connect::mqtt

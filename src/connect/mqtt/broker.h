@@ -125,18 +125,15 @@ class Broker {
   // Closes the listener and every connection (no wills) and joins the threads.
   void Stop();
   BrokerStats stats() const;
-  // Publishes a message of the server's own (no client, not passed through the hooks):
-  // routed to matching subscribers like a client's PUBLISH and, if `retain`, stored as the
-  // topic's retained message (an empty payload deletes it). Asynchronous: it is routed on
-  // an I/O thread shortly after. InvalidArgument for an empty topic, a topic with
-  // wildcards or NUL, or qos > 2.
-  [[nodiscard]] core::Status Publish(std::string topic, std::string payload, uint8_t qos, bool retain);
-
-  // Publishes a message of Shopfloor's own (a Sparkplug STATE or command, a device command):
-  // routed to the matching sessions like a client's PUBLISH, and stored when `retain`, but
-  // without the hooks (no ACL, no ingestion). Returns the number of sessions it was
-  // delivered or queued to (0: nobody subscribes). Thread-safe; after Stop() it does nothing.
-  size_t Inject(std::string topic, std::string payload, uint8_t qos, bool retain);
+  // Server-originated messages (e.g. commands to devices, Sparkplug, the MQTT bridge):
+  // routed to the matching local subscribers like a client's PUBLISH (no hooks: the caller
+  // decides what it sends), and stored when `retain` (an empty payload deletes the retained
+  // message). Asynchronous: routed on an I/O thread shortly after the call. InvalidArgument
+  // for a bad topic (empty, wildcards, NUL) or QoS > 2; Unavailable before Start() and after
+  // Stop(). The publisher has no client id, so No Local never filters it.
+  core::Status Publish(std::string topic, std::string payload, uint8_t qos, bool retain);
+  // How many sessions (connected or persistent) have a subscription matching `topic`.
+  size_t CountSubscribers(std::string_view topic) const;
 
   class Impl;
 

@@ -49,7 +49,7 @@ void Broker::Impl::DeliverLocked(Session& session, Outbound out) {
 // Sends a message that is in flight (or QoS 0). One the client cannot take (expired, or
 // larger than its Maximum Packet Size, 3.1.2.25) is dropped as if it had been delivered.
 void Broker::Impl::SendLocked(Session& session, Outbound& out, bool dup) {
-  mqtt::Publish publish;
+  mqtt::Publish publish;  // the packet type, not Broker::Publish
   bool deliverable = session.ToPublish(out, dup, Now(), &publish);
   if (deliverable && session.client_max_packet_size != 0 &&
       EncodedSize(publish, session.protocol_level) > session.client_max_packet_size) {
@@ -149,7 +149,7 @@ void Broker::Impl::PostWill(PendingWill will) {
 }
 
 void Broker::Impl::PublishWill(PendingWill pending) {
-  mqtt::Publish publish;
+  mqtt::Publish publish;  // the packet type, not Broker::Publish
   publish.topic = std::move(pending.will.topic);
   publish.payload = std::move(pending.will.payload);
   publish.qos = pending.will.qos;

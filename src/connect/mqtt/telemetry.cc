@@ -187,6 +187,9 @@ bool TelemetryHooks::AuthorizeSubscribe(const ClientView& client, std::string_vi
 }
 
 bool TelemetryHooks::IsTelemetryTopic(std::string_view topic) {
+  // A level starting with '$' is never an asset or tag name: command topics
+  // ("<asset path>/$cmd/<tag>") and the like are routed, never stored.
+  if (topic.find("/$") != std::string_view::npos) return false;
   const std::string_view first = topic.substr(0, topic.find('/'));
   auto asset = assets_->FindAsset(first);
   return asset.ok() && asset->level == model::AssetLevel::kEnterprise;

@@ -24,7 +24,8 @@
 // TelemetryHooks makes each accepted message durable before its PUBACK/PUBREC: one worker
 // thread drains the queue of pending PUBLISHes, turns them into one SampleBatch and writes
 // it through ingest::Writer (one group commit for many messages), then completes each.
-// Topics outside the enterprise are routed as they are, without ingestion.
+// Topics outside the enterprise, and topics with a level starting with '$' (the command
+// topics "<asset path>/$cmd/<tag>"), are routed as they are, without ingestion.
 #pragma once
 
 #include <condition_variable>

@@ -89,7 +89,7 @@ struct CommandTarget {
 
 class SparkplugHooks : public mqtt::BrokerHooks {
  public:
-  using PublishFn = std::function<size_t(std::string topic, std::string payload, uint8_t qos, bool retain)>;
+  using PublishFn = std::function<core::Status(std::string topic, std::string payload, uint8_t qos, bool retain)>;
 
   // None is owned; all must outlive the hooks. `next` (may be null: allow all) handles
   // every other topic and authentication.
@@ -97,7 +97,7 @@ class SparkplugHooks : public mqtt::BrokerHooks {
                  SparkplugOptions options, mqtt::BrokerHooks* next);
   ~SparkplugHooks() override;
 
-  // Sets the outbound path (Broker::Inject) and announces the host online.
+  // Sets the outbound path (Broker::Publish) and announces the host online.
   void Attach(PublishFn publish);
   // Announces the host offline; nothing is published afterwards.
   void Detach();
