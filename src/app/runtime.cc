@@ -111,6 +111,7 @@ core::Status Runtime::StartMqtt() {
                                  : metrics_.AddGaugeCallback(def.name, def.help, def.fn);
     if (!s.ok()) return s;
   }
+  mqtt_sources_->SetLocalBroker(mqtt_broker_.get());  // bridged messages reach local subscribers
   if (options_.mqtt) SF_LOG(info, "mqtt.listening", "address={}:{}", broker.host, mqtt_broker_->port());
   if (broker.tls) {
     SF_LOG(info, "mqtt.tls_listening", "address={}:{} cert={} sha256={} client_certificates={}", broker.tls->host,
@@ -147,7 +148,10 @@ core::Status Runtime::StartHttp() {
   return core::Status::OK();
 }
 
-void Runtime::StartSources() { opcua_sources_->Start(); }
+void Runtime::StartSources() {
+  opcua_sources_->Start();
+  mqtt_sources_->Start();
+}
 
 core::Result<std::unique_ptr<Runtime>> Runtime::Open(RuntimeOptions options, core::Clock* clock) {
   std::unique_ptr<Runtime> rt(new Runtime());
@@ -210,6 +214,9 @@ core::Result<std::unique_ptr<Runtime>> Runtime::Open(RuntimeOptions options, cor
                       OpcUaSources::Create(config, rt->assets_.get(), rt->writer_.get(), bus, rt->audit_.get(),
                                            &rt->metrics_, clock, std::move(sources_options)));
   OpcUaSources* sources = rt->opcua_sources_.get();
+  SF_ASSIGN_OR_RETURN(rt->mqtt_sources_, MqttSources::Create(config, rt->assets_.get(), rt->writer_.get(),
+                                                             &rt->metrics_, clock, MqttSourcesOptions{}));
+  MqttSources* bridges = rt->mqtt_sources_.get();
   Runtime* self = rt.get();
   std::atomic<MqttCommands*>* commands = &rt->commands_;
   twins->SetListener([bus, sources, commands, self](const model::ModelEvent& e) {
@@ -242,8 +249,9 @@ core::Result<std::unique_ptr<Runtime>> Runtime::Open(RuntimeOptions options, cor
   services.twins = twins;
   services.metrics = &rt->metrics_;
   services.config = config;
-  services.sources = [sources, self] {
+  services.sources = [sources, bridges, self] {
     std::vector<server::SourceStatus> all = sources->Status();
+    for (server::SourceStatus& s : bridges->Status()) all.push_back(std::move(s));
     if (SparkplugHost* sparkplug = self->sparkplug_live_.load()) {
       for (auto& s : sparkplug->Status()) all.push_back(std::move(s));
     }
@@ -273,6 +281,7 @@ core::Status Runtime::SeedTwins() {
 Runtime::~Runtime() {
   if (server_) server_->Stop();
   server_.reset();
+  mqtt_sources_.reset();  // the bridges forward to the broker and write through the writer
   // The broker stops before its hooks go (queued telemetry is answered, then dropped), and
   // all of it before the writer and the model.
   commands_.store(nullptr);  // commands first: they publish through the broker

@@ -105,11 +105,22 @@ struct SourceOptions {
   // opcua
   std::string security_policy = "None";  // None | Basic256Sha256
   std::string security_mode = "None";    // None | Sign | SignAndEncrypt (None iff policy None)
+  // opcua, mqtt
   std::string username;                  // empty: anonymous; set iff password_env is set
   std::string password_env;              // name of the environment variable holding the password
   // mqtt, sparkplug
   std::string client_id;                 // empty: derived from the source name
   int qos = 1;                           // 0..2
+  // mqtt: a bridge to an external broker (docs/mqtt.md "Bridge mode")
+  std::vector<std::string> topics;       // filters; empty: "<remote_prefix>/#", else "<enterprise>/#"
+  std::string remote_prefix;             // with local_prefix: "<remote_prefix>/x" arrives as
+  std::string local_prefix;              //   "<local_prefix>/x"; whole topic levels, no wildcards
+  bool may_provision = false;            // may create assets and tags the model lacks
+  bool clean_session = false;            // false: the broker queues messages while we are away
+  int mqtt_version = 4;                  // version "3.1.1" (4) or "5" (5)
+  core::Duration keep_alive = 30 * core::kSecond;
+  std::string tls_ca_file;               // mqtts: CA bundle (empty: the system's CAs)
+  bool tls_insecure = false;             // mqtts: skip the server host name check
   // sparkplug
   std::string group_id;                  // required for sparkplug
   std::string host_id;                   // primary host application id, optional

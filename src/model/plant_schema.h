@@ -54,6 +54,12 @@ std::vector<SourceConfig> ParseSources(const YAML::Node& sequence, ConfigLocatio
 StorageConfig ParseStorage(const YAML::Node& node, ConfigLocation fallback, Problems* problems);
 ServerConfig ParseServer(const YAML::Node& node, ConfigLocation fallback, Problems* problems);
 
+// username + password_env (opcua, mqtt): the name of an environment variable holding the
+// password, read when the source connects. The password itself never goes in the file.
+void ParseCredentials(MapReader& reader, SourceOptions* options);
+// The options of an mqtt source (plant_mqtt_options.cc).
+void ParseMqttOptions(MapReader& reader, std::string_view endpoint, SourceOptions* options);
+
 // Checks "host:port" (port 0..65535); on success fills host and port, else returns why not.
 std::optional<std::string> CheckHostPort(std::string_view text, std::string* host, uint16_t* port);
 

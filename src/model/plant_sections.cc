@@ -126,34 +126,6 @@ bool IsEnvVarName(std::string_view name) {
   return true;
 }
 
-// username + password_env (the name of an environment variable holding the password, read
-// when the source connects). The password itself never goes in the file.
-void ParseOpcUaCredentials(MapReader& reader, SourceOptions* options) {
-  if (reader.Has("password")) {
-    reader.Problem("password", "passwords never go in the configuration file; put it in an environment "
-                               "variable and name that variable in password_env");
-  }
-  if (auto v = reader.String("username")) {
-    if (v->empty()) {
-      reader.Problem("username", "must not be empty (leave it out for anonymous login)");
-    } else {
-      options->username = *v;
-    }
-  }
-  if (auto v = reader.String("password_env")) {
-    if (!IsEnvVarName(*v)) {
-      reader.Problem("password_env", fmt::format("must name an environment variable ([A-Za-z_][A-Za-z0-9_]*), got \"{}\"", *v));
-    } else {
-      options->password_env = *v;
-    }
-  }
-  if (reader.Has("username") != reader.Has("password_env")) {
-    reader.Problem(reader.Has("username") ? "username" : "password_env",
-                   "username and password_env go together (password_env names the environment variable "
-                   "holding the user's password)");
-  }
-}
-
 void ParseOptions(MapReader& source, Protocol protocol, SourceConfig* out, Problems* problems) {
   std::optional<YAML::Node> node = source.Map("options");
   if (!node) {
@@ -195,14 +167,17 @@ void ParseOptions(MapReader& source, Protocol protocol, SourceConfig* out, Probl
                                    policy_none ? "None" : "Sign or SignAndEncrypt", options.security_mode));
       }
       if (auto v = reader.Duration("timeout")) options.timeout = *v;
-      ParseOpcUaCredentials(reader, &options);
+      ParseCredentials(reader, &options);
       reader.Finish();
       break;
     }
     case Protocol::kMqtt: {
-      MapReader reader(*node, where, what, {"client_id", "qos"}, problems);
-      if (auto v = reader.String("client_id")) options.client_id = *v;
-      if (auto v = reader.Int("qos", 0, 2)) options.qos = static_cast<int>(*v);
+      MapReader reader(*node, where, what,
+                       {"client_id", "qos", "username", "password_env", "password", "topics", "remote_prefix",
+                        "local_prefix", "may_provision", "clean_session", "version", "keep_alive", "tls_ca_file",
+                        "tls_insecure"},
+                       problems);
+      ParseMqttOptions(reader, out->endpoint, &options);
       reader.Finish();
       break;
     }
@@ -227,6 +202,34 @@ void ParseOptions(MapReader& source, Protocol protocol, SourceConfig* out, Probl
 }
 
 }  // namespace
+
+// username + password_env (the name of an environment variable holding the password, read
+// when the source connects). The password itself never goes in the file.
+void ParseCredentials(MapReader& reader, SourceOptions* options) {
+  if (reader.Has("password")) {
+    reader.Problem("password", "passwords never go in the configuration file; put it in an environment "
+                               "variable and name that variable in password_env");
+  }
+  if (auto v = reader.String("username")) {
+    if (v->empty()) {
+      reader.Problem("username", "must not be empty (leave it out for anonymous login)");
+    } else {
+      options->username = *v;
+    }
+  }
+  if (auto v = reader.String("password_env")) {
+    if (!IsEnvVarName(*v)) {
+      reader.Problem("password_env", fmt::format("must name an environment variable ([A-Za-z_][A-Za-z0-9_]*), got \"{}\"", *v));
+    } else {
+      options->password_env = *v;
+    }
+  }
+  if (reader.Has("username") != reader.Has("password_env")) {
+    reader.Problem(reader.Has("username") ? "username" : "password_env",
+                   "username and password_env go together (password_env names the environment variable "
+                   "holding the user's password)");
+  }
+}
 
 std::optional<std::string> CheckHostPort(std::string_view text, std::string* host, uint16_t* port) {
   std::optional<uint16_t> parsed_port;
@@ -366,6 +369,7 @@ std::vector<SourceConfig> ParseSources(const YAML::Node& sequence, ConfigLocatio
         reader.Problem("poll_interval", fmt::format("\"poll_interval\" does not apply to {} sources (they push data)",
                                                     ProtocolName(source.protocol)));
       }
+      if (endpoint) source.endpoint = *endpoint;
       ParseOptions(reader, source.protocol, &source, problems);
     }
     if (endpoint) source.endpoint = *endpoint;

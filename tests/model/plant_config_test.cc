@@ -613,6 +613,72 @@ enterprise: {name: acme, sites: []}
   EXPECT_THAT(problems[4], HasSubstr("source \"e\" options: unknown key \"username\""));
 }
 
+TEST(PlantConfig, MqttBridgeOptions) {
+  PlantConfig config = ParseOk(R"(
+sources:
+  - name: plant-broker
+    protocol: mqtt
+    endpoint: "mqtts://broker.example:8883"
+    options:
+      client_id: sf-north
+      qos: 1
+      username: bridge
+      password_env: SF_BRIDGE_PASSWORD
+      topics: ["factory/#", "lab/+/temp"]
+      remote_prefix: factory/site-a
+      local_prefix: acme/north
+      may_provision: true
+      clean_session: false
+      version: "5"
+      keep_alive: 20s
+      tls_ca_file: /etc/sf/ca.pem
+  - {name: plain, protocol: mqtt, endpoint: "mqtt://127.0.0.1:1883"}
+enterprise: {name: acme, sites: []}
+)");
+  ASSERT_EQ(config.sources.size(), 2u);
+  const SourceOptions& o = config.sources[0].options;
+  EXPECT_EQ(o.client_id, "sf-north");
+  EXPECT_EQ(o.username, "bridge");
+  EXPECT_EQ(o.password_env, "SF_BRIDGE_PASSWORD");
+  EXPECT_EQ(o.topics, (std::vector<std::string>{"factory/#", "lab/+/temp"}));
+  EXPECT_EQ(o.remote_prefix, "factory/site-a");
+  EXPECT_EQ(o.local_prefix, "acme/north");
+  EXPECT_TRUE(o.may_provision);
+  EXPECT_FALSE(o.clean_session);
+  EXPECT_EQ(o.mqtt_version, 5);
+  EXPECT_EQ(o.keep_alive, 20 * core::kSecond);
+  EXPECT_EQ(o.tls_ca_file, "/etc/sf/ca.pem");
+  const SourceOptions& d = config.sources[1].options;
+  EXPECT_TRUE(d.topics.empty());
+  EXPECT_FALSE(d.may_provision);
+  EXPECT_FALSE(d.clean_session);
+  EXPECT_EQ(d.mqtt_version, 4);
+  EXPECT_EQ(d.keep_alive, 30 * core::kSecond);
+
+  auto problems = ProblemsOf(R"(
+sources:
+  - {name: a, protocol: mqtt, endpoint: "mqtt://h:1", options: {topics: ["ok/#", "bad/#/x", "x+/y"]}}
+  - {name: b, protocol: mqtt, endpoint: "mqtt://h:1", options: {remote_prefix: "factory/"}}
+  - {name: c, protocol: mqtt, endpoint: "mqtt://h:1", options: {local_prefix: "acme/+"}}
+  - {name: d, protocol: mqtt, endpoint: "mqtt://h:1", options: {tls_ca_file: /ca.pem, password: x}}
+  - {name: e, protocol: mqtt, endpoint: "mqtt://h:1", options: {version: "3", keep_alive: 2s, topics: []}}
+enterprise: {name: acme, sites: []}
+)");
+  ASSERT_EQ(problems.size(), 11u) << ::testing::PrintToString(problems);
+  EXPECT_THAT(problems[0], HasSubstr("t.yaml:2:"));
+  EXPECT_THAT(problems[0], HasSubstr("topics[1] \"bad/#/x\" is not a valid topic filter: '#' must be a whole level and the last one"));
+  EXPECT_THAT(problems[1], HasSubstr("topics[2] \"x+/y\" is not a valid topic filter: '+' must be a whole level"));
+  EXPECT_THAT(problems[2], HasSubstr("t.yaml:3:"));
+  EXPECT_THAT(problems[2], HasSubstr("source \"b\" options: remote_prefix \"factory/\" must not start or end with '/'"));
+  EXPECT_THAT(problems[3], HasSubstr("source \"b\" options: remote_prefix and local_prefix go together"));
+  EXPECT_THAT(problems[4], HasSubstr("source \"c\" options: local_prefix \"acme/+\" must not contain the wildcards"));
+  EXPECT_THAT(problems[5], HasSubstr("source \"c\" options: remote_prefix and local_prefix go together"));
+  EXPECT_THAT(problems[6], HasSubstr("source \"d\" options: tls_ca_file applies to an mqtts:// endpoint only"));
+  EXPECT_THAT(problems[7], HasSubstr("source \"d\" options: passwords never go in the configuration file"));
+  EXPECT_THAT(problems[8], HasSubstr("source \"e\" options: \"version\" must be one of"));
+  EXPECT_THAT(problems[9], HasSubstr("keep_alive must be 0 (off) or from 5s to 65535s"));
+  EXPECT_THAT(problems[10], HasSubstr("topics must list at least one topic filter"));
+}
+
 }  // namespace
 }  // namespace shopfloor::model
-

@@ -2,6 +2,7 @@
 // hooks and the counters.
 #include "connect/mqtt/broker.h"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <fmt/format.h>
 
@@ -69,10 +70,12 @@ core::Status Broker::Impl::Start() {
   }
   if (options_.plain_listener) Accept(acceptor_, nullptr);
   for (int i = 0; i < std::max(1, options_.io_threads); ++i) threads_.emplace_back([this] { ioc_.run(); });
+  running_ = true;
   return core::Status::OK();
 }
 
 void Broker::Impl::Stop() {
+  running_ = false;
   if (threads_.empty()) return;
   net::post(acceptor_.get_executor(), [this] {
     boost::system::error_code ec;
@@ -148,18 +151,20 @@ void Broker::Stop() { impl_->Stop(); }
 BrokerStats Broker::stats() const { return impl_->stats(); }
 
 core::Status Broker::Publish(std::string topic, std::string payload, uint8_t qos, bool retain) {
-  if (!ValidTopicName(topic)) {
-    return core::Status::InvalidArgument(fmt::format("mqtt: cannot publish to \"{}\": not a valid topic name", topic));
+  if (topic.empty() || topic.find_first_of(std::string_view("+#\0", 3)) != std::string::npos) {
+    return core::Status::InvalidArgument(
+        fmt::format("mqtt: cannot publish on \"{}\": a topic name is not empty and has no '+', '#' or NUL", topic));
   }
-  if (qos > 2) return core::Status::InvalidArgument(fmt::format("mqtt: QoS {} does not exist (0, 1 or 2)", qos));
-  if (impl_->port() == 0 && impl_->tls_port() == 0) return core::Status::Unavailable("mqtt: the broker is not started");
+  if (qos > 2) return core::Status::InvalidArgument(fmt::format("mqtt: QoS {} is not 0, 1 or 2", qos));
+  if (!impl_->running()) return core::Status::Unavailable(fmt::format("mqtt: cannot publish on \"{}\": the broker is not running", topic));
   auto message = std::make_shared<Message>();
   message->publish.topic = std::move(topic);
   message->publish.payload = std::move(payload);
   message->publish.qos = qos;
   message->publish.retain = retain;
   message->received_at = impl_->Now();
-  impl_->Route(message);
+  Impl* impl = impl_.get();
+  net::post(impl->publish_strand(), [impl, message = MessagePtr(std::move(message))] { impl->Route(message); });
   return core::Status::OK();
 }
 

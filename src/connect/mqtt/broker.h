@@ -125,12 +125,12 @@ class Broker {
   // Closes the listener and every connection (no wills) and joins the threads.
   void Stop();
   BrokerStats stats() const;
-
-  // Server-originated messages (e.g. commands to devices): routed to the matching local
-  // subscribers like a client's PUBLISH (no hooks: the caller decides what it sends), and
-  // stored when `retain`. InvalidArgument for a bad topic (empty, wildcards) or QoS > 2;
-  // Unavailable before Start(). The publisher has no client id, so No Local never
-  // filters it.
+  // Server-originated messages (e.g. commands to devices, Sparkplug, the MQTT bridge):
+  // routed to the matching local subscribers like a client's PUBLISH (no hooks: the caller
+  // decides what it sends), and stored when `retain` (an empty payload deletes the retained
+  // message). Asynchronous: routed on an I/O thread shortly after the call. InvalidArgument
+  // for a bad topic (empty, wildcards, NUL) or QoS > 2; Unavailable before Start() and after
+  // Stop(). The publisher has no client id, so No Local never filters it.
   core::Status Publish(std::string topic, std::string payload, uint8_t qos, bool retain);
   // How many sessions (connected or persistent) have a subscription matching `topic`.
   size_t CountSubscribers(std::string_view topic) const;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
 #include "connect/mqtt/broker.h"
@@ -49,6 +50,7 @@ class Broker::Impl {
   core::Status Start();
   void Stop();
   uint16_t port() const { return port_; }
+  bool running() const { return running_; }
   uint16_t tls_port() const { return tls_port_; }
   BrokerStats stats() const;
 
@@ -57,6 +59,7 @@ class Broker::Impl {
   AtomicStats& counters() { return stats_; }
   int64_t Now() const { return clock_->Steady(); }
   net::io_context& io() { return ioc_; }
+  net::strand<net::io_context::executor_type>& publish_strand() { return publish_strand_; }
   std::string AssignClientId();
 
   // Routes an accepted PUBLISH to the matching sessions and stores it if retained.
@@ -103,9 +106,12 @@ class Broker::Impl {
   std::unique_ptr<TlsContext> tls_context_;
   // Declared before the sessions (which hold connections and their sockets): destroyed after them.
   net::io_context ioc_;
+  // Broker::Publish routes on this strand, so server-originated messages keep their order.
+  net::strand<net::io_context::executor_type> publish_strand_{net::make_strand(ioc_)};
   net::ip::tcp::acceptor acceptor_;
   net::ip::tcp::acceptor tls_acceptor_;
   std::vector<std::thread> threads_;
+  std::atomic<bool> running_{false};  // between Start() and Stop() (Broker::Publish)
   uint16_t port_ = 0;
   uint16_t tls_port_ = 0;
   std::atomic<uint64_t> next_client_id_{0};

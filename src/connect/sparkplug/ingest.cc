@@ -19,6 +19,11 @@ namespace {
 
 constexpr size_t kMaxUnmapped = 100;
 
+// An outbound message the broker did not take (it is stopping, or a bad topic) is logged.
+void LogIfUnsent(const core::Status& sent, std::string_view topic) {
+  if (!sent.ok()) SF_LOG(warn, "sparkplug.publish_failed", "topic={} error=\"{}\"", topic, sent.ToString());
+}
+
 // A metric name as a tag or asset name: characters outside [A-Za-z0-9_.-] become '_'.
 std::string NameFor(std::string_view metric) {
   std::string out;
@@ -61,21 +66,15 @@ SparkplugHooks::~SparkplugHooks() {
 void SparkplugHooks::Attach(PublishFn publish) {
   std::lock_guard lock(mu_);
   publish_ = std::move(publish);
-  if (auto s = publish_(std::string(kNamespace) + "/STATE/" + options_.host_id, StatePayload(true, NowMs(clock_)), 1,
-                        true);
-      !s.ok()) {
-    SF_LOG(error, "sparkplug.state_failed", "online=true error=\"{}\"", s.ToString());
-  }
+  const std::string state = std::string(kNamespace) + "/STATE/" + options_.host_id;
+  LogIfUnsent(publish_(state, StatePayload(true, NowMs(clock_)), 1, true), state);
 }
 
 void SparkplugHooks::Detach() {
   std::lock_guard lock(mu_);
   if (!publish_) return;
-  if (auto s = publish_(std::string(kNamespace) + "/STATE/" + options_.host_id, StatePayload(false, NowMs(clock_)), 1,
-                        true);
-      !s.ok()) {
-    SF_LOG(error, "sparkplug.state_failed", "online=false error=\"{}\"", s.ToString());
-  }
+  const std::string state = std::string(kNamespace) + "/STATE/" + options_.host_id;
+  LogIfUnsent(publish_(state, StatePayload(false, NowMs(clock_)), 1, true), state);
   publish_ = nullptr;
 }
 
@@ -298,9 +297,7 @@ void SparkplugHooks::Process(std::vector<Pending>* batch) {
       if (!result.problem.empty()) stats_.last_problem = fmt::format("{}: {}", p.topic, result.problem);
       if (result.rebirth && publish_) {
         Topic ncmd{MessageType::kNCmd, topic->group_id, topic->edge_node_id, "", ""};
-        if (auto s = publish_(FormatTopic(ncmd), Host::RebirthCommand(NowMs(clock_)), 0, false); !s.ok()) {
-          SF_LOG(error, "sparkplug.rebirth_failed", "node={} error=\"{}\"", topic->edge_node_id, s.ToString());
-        }
+        LogIfUnsent(publish_(FormatTopic(ncmd), Host::RebirthCommand(NowMs(clock_)), 0, false), FormatTopic(ncmd));
         stats_.rebirths_requested++;
         SF_LOG(info, "sparkplug.rebirth", "group={} node={} reason=\"{}\"", topic->group_id, topic->edge_node_id,
                result.problem);
