@@ -8,6 +8,7 @@
 
 #include "app/opcua_sources.h"
 #include "app/opcua_sources_internal.h"
+#include "app/setpoint_json.h"
 #include "core/log.h"
 
 namespace shopfloor::app {
@@ -16,16 +17,6 @@ namespace opcua = connect::opcua;
 using Json = nlohmann::json;
 
 namespace {
-
-Json ValueJson(const core::Value& v) {
-  switch (v.type()) {
-    case core::ValueType::kDouble: return std::isfinite(v.as_double()) ? Json(v.as_double()) : Json(v.ToString());
-    case core::ValueType::kInt64: return v.as_int();
-    case core::ValueType::kBool: return v.as_bool();
-    case core::ValueType::kString: return v.as_string();
-  }
-  return nullptr;
-}
 
 Json VariantJson(const opcua::Variant& v) {
   if (v.is_array) return v.ToString();
@@ -45,28 +36,6 @@ Json VariantJson(const opcua::Variant& v) {
         }
       },
       v.scalar);
-}
-
-// The desired value from the event's JSON ({"type": "double", "value": 6.5}, model_json),
-// in the tag's type.
-std::optional<core::Value> FromJson(const Json& typed, core::ValueType type) {
-  if (!typed.is_object() || !typed.contains("value")) return std::nullopt;
-  const Json& j = typed["value"];
-  switch (type) {
-    case core::ValueType::kDouble:
-      if (j.is_number()) return core::Value(j.get<double>());
-      break;
-    case core::ValueType::kInt64:
-      if (j.is_number_integer()) return core::Value(j.get<int64_t>());
-      break;
-    case core::ValueType::kBool:
-      if (j.is_boolean()) return core::Value(j.get<bool>());
-      break;
-    case core::ValueType::kString:
-      if (j.is_string()) return core::Value(j.get<std::string>());
-      break;
-  }
-  return std::nullopt;
 }
 
 template <typename T>
@@ -154,7 +123,7 @@ void OpcUaSources::OnDesired(const model::ModelEvent& event) {
       if (s->config.name == tag->binding->source) source = s.get();
     }
     if (source == nullptr) continue;  // not an OPC UA source
-    auto value = FromJson(*it, tag->type);
+    auto value = DesiredValueFromJson(*it, tag->type);
     if (!value) continue;  // SetDesired validated it; never guess
     jobs.push_back({source, SetpointJob{event.actor, event.asset_path, tag->name, tag->binding->address,
                                         std::move(*value), tag->critical}});

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "app/setpoint_json.h"
 #include "core/log.h"
 
 namespace shopfloor::app {
@@ -13,31 +14,6 @@ namespace sp = connect::sparkplug;
 using Json = nlohmann::json;
 
 namespace {
-
-Json ValueJson(const core::Value& v) {
-  switch (v.type()) {
-    case core::ValueType::kDouble: return std::isfinite(v.as_double()) ? Json(v.as_double()) : Json(v.ToString());
-    case core::ValueType::kInt64: return v.as_int();
-    case core::ValueType::kBool: return v.as_bool();
-    case core::ValueType::kString: return v.as_string();
-  }
-  return nullptr;
-}
-
-// The desired value from the event's JSON ({"type": ..., "value": ...}) in the tag's type.
-std::optional<core::Value> DesiredFromJson(const Json& typed, core::ValueType type) {
-  if (!typed.is_object() || !typed.contains("value")) return std::nullopt;
-  const Json& j = typed["value"];
-  std::optional<core::Value> v;
-  if (j.is_number_integer()) v = core::Value(j.get<int64_t>());
-  else if (j.is_number()) v = core::Value(j.get<double>());
-  else if (j.is_boolean()) v = core::Value(j.get<bool>());
-  else if (j.is_string()) v = core::Value(j.get<std::string>());
-  if (!v) return std::nullopt;
-  auto converted = core::ConvertLossless(*v, type);
-  if (!converted.ok()) return std::nullopt;
-  return *converted;
-}
 
 // "mqtt://host:port", "mqtts://host:port" or "host:port" without the scheme.
 std::string_view Authority(std::string_view endpoint) {
@@ -125,7 +101,7 @@ void SparkplugHost::OnDesired(const model::ModelEvent& event) {
     bool ours = false;
     for (const auto& s : sources_) ours = ours || s.name == tag->binding->source;
     if (!ours) continue;
-    auto value = DesiredFromJson(*it, tag->type);
+    auto value = DesiredValueFromJson(*it, tag->type);
     if (!value) continue;  // SetDesired validated it; never guess
     Pending p{event.actor, event.asset_path, tag->name, tag->binding->source, "", asset->id, *value, 0};
     if (tag->critical) {
