@@ -71,6 +71,7 @@ core::Status Runtime::StartMqtt() {
   // --- end MQTT over TLS
   broker.clock = clock_;
   SparkplugHostOptions sparkplug;
+  if (options_.config) sparkplug.enterprise = options_.config->enterprise.name;
   sparkplug.may_publish = [users](const connect::mqtt::ClientView& client) { return users->MayPublishData(client); };
   sparkplug_ = SparkplugHost::Create(options_.config ? &*options_.config : nullptr, assets_.get(), twins_.get(),
                                      writer_.get(), &bus_, audit_.get(), clock_, mqtt_telemetry_.get(), sparkplug);
@@ -82,7 +83,10 @@ core::Status Runtime::StartMqtt() {
   }
   if (sparkplug_) {
     SF_RETURN_IF_ERROR(sparkplug_->RegisterMetrics(&metrics_));
-    sparkplug_->Attach(mqtt_broker_.get(), fmt::format("{}:{}", broker.host, mqtt_broker_->port()));
+    std::vector<std::string> listeners;
+    if (options_.mqtt) listeners.push_back(fmt::format("{}:{}", broker.host, mqtt_broker_->port()));
+    if (broker.tls) listeners.push_back(fmt::format("{}:{}", broker.tls->host, mqtt_broker_->tls_port()));
+    sparkplug_->Attach(mqtt_broker_.get(), listeners);
     sparkplug_live_.store(sparkplug_.get());
   }
   connect::mqtt::Broker* b = mqtt_broker_.get();

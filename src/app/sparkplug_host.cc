@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "app/mqtt_sources.h"
 #include "app/setpoint_json.h"
 #include "core/log.h"
 
@@ -15,10 +16,30 @@ using Json = nlohmann::json;
 
 namespace {
 
-// "mqtt://host:port", "mqtts://host:port" or "host:port" without the scheme.
-std::string_view Authority(std::string_view endpoint) {
+bool IsLoopbackName(std::string_view host) {
+  return host == "127.0.0.1" || host == "localhost" || host == "::1" || host == "[::1]";
+}
+
+// Whether `source` names one of Shopfloor's own listeners ("host:port" each).
+bool IsLocal(const model::SourceConfig& source, const std::vector<std::string>& listeners) {
+  std::string_view endpoint = source.endpoint;
   if (auto p = endpoint.find("://"); p != std::string_view::npos) endpoint.remove_prefix(p + 3);
-  return endpoint;
+  const size_t colon = endpoint.rfind(':');
+  const std::string_view host = endpoint.substr(0, colon), port = endpoint.substr(colon + 1);
+  for (const std::string& l : listeners) {
+    const size_t c = l.rfind(':');
+    const std::string_view lhost = std::string_view(l).substr(0, c), lport = std::string_view(l).substr(c + 1);
+    if (port != lport) continue;
+    if (host == lhost) return true;
+    if (IsLoopbackName(host) && (IsLoopbackName(lhost) || lhost == "0.0.0.0" || lhost == "::")) return true;
+  }
+  return false;
+}
+
+bool Retryable(connect::mqtt::Reason r) {
+  using connect::mqtt::Reason;
+  return r == Reason::kUnspecifiedError || r == Reason::kImplementationSpecificError ||
+         r == Reason::kServerUnavailable || r == Reason::kServerBusy || r == Reason::kQuotaExceeded;
 }
 
 }  // namespace
@@ -55,20 +76,76 @@ SparkplugHost::SparkplugHost(std::vector<model::SourceConfig> sources, model::As
       clock_(clock),
       options_(std::move(options)) {}
 
+std::vector<SparkplugHost::Remote> SparkplugHost::MakeRemotes(const std::vector<std::string>& listeners) {
+  std::vector<Remote> remotes;
+  const std::string host_id = hooks_->options().host_id;
+  // Sources on a plant broker: one MQTT client each.
+  auto getenv = options_.getenv ? options_.getenv
+                                      : [](const char* name) -> const char* { return std::getenv(name); };
+  const std::string state_topic = fmt::format("{}/STATE/{}", sp::kNamespace, host_id);
+  const uint64_t born = static_cast<uint64_t>(clock_->Now() / core::kMillisecond);
+  for (size_t i = 0; i < sources_.size(); ++i) {
+    const model::SourceConfig& s = sources_[i];
+    if (IsLocal(s, listeners)) continue;
+    Remote remote;
+    remote.source = i;
+    auto options = BridgeOptionsFor(s, options_.enterprise);
+    if (!options.ok()) {
+      remote.error = options.status().message();
+    } else if (!s.options.username.empty() && getenv(s.options.password_env.c_str()) == nullptr) {
+      remote.error = fmt::format("source \"{}\": the environment variable {} (options.password_env) is not set", s.name,
+                                 s.options.password_env);
+    } else {
+      if (!s.options.username.empty()) options->password = getenv(s.options.password_env.c_str());
+      options->client_id = s.options.client_id.empty() ? fmt::format("shopfloor-{}-{}", host_id, s.name) : s.options.client_id;
+      options->topics = {{fmt::format("{}/{}/#", sp::kNamespace, s.options.group_id), s.options.qos}};
+      // STATE (Sparkplug 3.0): online on every connect, offline as the will, same timestamp.
+      options->on_connect = {{state_topic, sp::StatePayload(true, born), 1, true}};
+      options->will = connect::mqtt::BridgeMessage{state_topic, sp::StatePayload(false, born), 1, true};
+      options->initial_backoff = options_.initial_backoff;
+      options->max_backoff = options_.max_backoff;
+      options->clock = clock_;
+      sp::SparkplugHooks* hooks = hooks_.get();
+      auto id = std::make_shared<int>(0);  // set below, before the client starts
+      auto client = std::make_unique<connect::mqtt::BridgeClient>(
+          std::move(options).value(),
+          [hooks, id](connect::mqtt::BridgeMessage m, connect::mqtt::BridgeClient::Done done) {
+            hooks->OnRemote(*id, std::move(m.topic), std::move(m.payload), [done](connect::mqtt::Reason r) {
+              done(r == connect::mqtt::Reason::kSuccess ? connect::mqtt::Delivery::kStored
+                   : Retryable(r)                        ? connect::mqtt::Delivery::kRetry
+                                                         : connect::mqtt::Delivery::kDropped);
+            });
+          });
+      connect::mqtt::BridgeClient* raw = client.get();
+      *id = hooks->AddRemote([raw](std::string topic, std::string payload, uint8_t qos, bool retain) {
+        return raw->Publish(topic, payload, qos, retain);
+      });
+      remote.client = std::move(client);
+    }
+    remotes.push_back(std::move(remote));
+  }
+  return remotes;
+}
+
 SparkplugHost::~SparkplugHost() { Stop(); }
 
-void SparkplugHost::Attach(connect::mqtt::Broker* broker, const std::string& local_endpoint) {
+void SparkplugHost::Attach(connect::mqtt::Broker* broker, const std::vector<std::string>& listeners) {
+  std::vector<Remote> remotes = MakeRemotes(listeners);
   hooks_->Attach([broker](std::string topic, std::string payload, uint8_t qos, bool retain) {
     return broker->Publish(std::move(topic), std::move(payload), qos, retain);
   });
   std::lock_guard lock(mu_);
   if (attached_) return;
   attached_ = true;
-  local_endpoint_ = local_endpoint;
+  remotes_ = std::move(remotes);
+  for (Remote& r : remotes_) {
+    if (!r.client) continue;
+    if (auto s = r.client->Start(); !s.ok()) r.error = s.message();
+  }
   confirm_ = std::thread([this] { ConfirmLoop(); });
   for (const auto& s : sources_) {
-    SF_LOG(info, "sparkplug.host", "source={} group={} endpoint={} (served on {})", s.name, s.options.group_id,
-           s.endpoint, local_endpoint_);
+    SF_LOG(info, "sparkplug.host", "source={} group={} endpoint={} ({})", s.name, s.options.group_id, s.endpoint,
+           IsLocal(s, listeners) ? "Shopfloor's MQTT endpoint" : "a plant broker, read by an MQTT client");
   }
 }
 
@@ -80,6 +157,14 @@ void SparkplugHost::Stop() {
   }
   cv_.notify_all();
   if (confirm_.joinable()) confirm_.join();
+  // A clean DISCONNECT does not publish the will: say offline first (best effort).
+  const std::string state_topic = fmt::format("{}/STATE/{}", sp::kNamespace, hooks_->options().host_id);
+  for (Remote& r : remotes_) {
+    if (!r.client) continue;
+    (void)r.client->Publish(state_topic, sp::StatePayload(false, static_cast<uint64_t>(clock_->Now() / core::kMillisecond)),
+                            1, true);
+    r.client->Stop();
+  }
   hooks_->Detach();
   std::vector<Pending> left;
   {
@@ -209,12 +294,21 @@ std::vector<server::SourceStatus> SparkplugHost::Status() const {
       st.connection_losses += n.deaths;
     }
     st.state = !attached_ ? "idle" : online > 0 ? "connected" : known > 0 ? "connecting" : "idle";
-    if (!stats.last_problem.empty()) {
-      st.last_error = stats.last_problem;
-    } else if (Authority(s.endpoint) != local_endpoint_) {
-      st.last_error = fmt::format("edge nodes must publish to Shopfloor's MQTT endpoint {} (the source names {})",
-                                  local_endpoint_, s.endpoint);
+    const Remote* remote = nullptr;
+    for (const Remote& r : remotes_) {
+      if (&sources_[r.source] == &s) remote = &r;
     }
+    if (remote != nullptr && !remote->error.empty()) {
+      st.state = "error";
+      st.last_error = remote->error;
+    } else if (remote != nullptr) {
+      const auto b = remote->client->status();
+      if (b.state != connect::mqtt::BridgeState::kConnected) st.state = std::string(BridgeStateName(b.state));
+      st.last_error = b.last_error;
+      st.last_error_at = b.last_error_at;
+      st.failed_attempts = b.failed_attempts;
+    }
+    if (st.last_error.empty() && !stats.last_problem.empty()) st.last_error = stats.last_problem;
     if (!stats.unmapped.empty()) {
       st.last_error += fmt::format("{}{} metrics without a tag (e.g. {})", st.last_error.empty() ? "" : "; ",
                                    stats.unmapped.size(), stats.unmapped.front());

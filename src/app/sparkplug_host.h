@@ -1,8 +1,14 @@
 // SparkplugHost: the `sparkplug` sources of the plant config, served by Shopfloor as the
-// Sparkplug B primary host application on its own MQTT endpoint (connect/sparkplug/ingest.h).
-// Edge nodes publish to Shopfloor's broker exactly as they would to any broker; a source
-// whose endpoint names another broker is reported in state "error" (use the source's group
-// on Shopfloor's endpoint, or bridge the broker with an `mqtt` source).
+// Sparkplug B primary host application (connect/sparkplug/ingest.h).
+//
+// Where edge nodes publish. Every source's group is served on Shopfloor's own MQTT endpoint:
+// edge nodes publish to it exactly as they would to any broker. A source whose endpoint
+// names another broker (a plant broker: not one of Shopfloor's listeners, where a loopback
+// name matches a listener on loopback or all addresses with the same port) is also read from
+// there: an MQTT client (connect/mqtt/bridge.h) subscribes to "spBv1.0/<group>/#" with the
+// source's credentials, announces STATE online on every connect and offline as its will
+// (both retained, the same timestamp), and carries rebirth requests and commands back to
+// the nodes that came that way. A message is acknowledged to that broker once stored.
 //
 // Setpoints. OnDesired() (the TwinStore listener, event "twin.desired") sends each desired
 // value of a writable tag bound to a Sparkplug source as a DCMD (device metric) or NCMD
@@ -27,6 +33,7 @@
 
 #include "auth/audit.h"
 #include "connect/mqtt/broker.h"
+#include "connect/mqtt/bridge.h"
 #include "connect/sparkplug/ingest.h"
 #include "core/metrics.h"
 #include "ingest/bus.h"
@@ -38,6 +45,10 @@
 namespace shopfloor::app {
 
 struct SparkplugHostOptions {
+  std::string enterprise;  // for the bridge options
+  core::Duration initial_backoff = 500 * core::kMillisecond;
+  core::Duration max_backoff = 30 * core::kSecond;
+  std::function<const char*(const char*)> getenv;  // null: std::getenv
   core::Duration confirm_timeout = 10 * core::kSecond;
   core::Duration check_interval = 100 * core::kMillisecond;
   std::function<bool(const connect::mqtt::ClientView&)> may_publish;  // births/data/deaths
@@ -53,9 +64,10 @@ class SparkplugHost {
   ~SparkplugHost();
 
   connect::mqtt::BrokerHooks* hooks() { return hooks_.get(); }
-  // After the broker started: announce the host online and start confirming setpoints.
-  // `local_endpoint` is the broker's "host:port" (for the status).
-  void Attach(connect::mqtt::Broker* broker, const std::string& local_endpoint);
+  // After the broker started: announce the host online, start the clients of sources on
+  // plant brokers and start confirming setpoints. `listeners` are the broker's bound
+  // "host:port"s (plain and TLS): a source naming one of them is local.
+  void Attach(connect::mqtt::Broker* broker, const std::vector<std::string>& listeners);
   // Before the broker stops: announce offline; pending setpoints end "unknown".
   void Stop();
 
@@ -64,6 +76,12 @@ class SparkplugHost {
   core::Status RegisterMetrics(core::MetricsRegistry* metrics);
 
  private:
+  struct Remote {
+    size_t source = 0;  // index into sources_
+    std::unique_ptr<connect::mqtt::BridgeClient> client;
+    std::string error;  // setup error (e.g. the password variable is unset)
+  };
+  std::vector<Remote> MakeRemotes(const std::vector<std::string>& listeners);
   struct Pending {
     std::string actor, asset_path, tag, source, topic;
     int64_t asset_id = 0;
@@ -83,12 +101,12 @@ class SparkplugHost {
   core::Clock* const clock_;
   const SparkplugHostOptions options_;
   std::unique_ptr<connect::sparkplug::SparkplugHooks> hooks_;
+  std::vector<Remote> remotes_;  // created by Create, started by Attach, stopped by Stop
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Pending> pending_;  // GUARDED_BY(mu_)
   bool attached_ = false, stopping_ = false;
-  std::string local_endpoint_;
   uint64_t ok_ = 0, failed_ = 0, unknown_ = 0;
   std::thread confirm_;
 };

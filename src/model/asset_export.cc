@@ -75,6 +75,13 @@ bool HasFields(const TagDef& def) {
          (def.deadband && *def.deadband != 0.0) || (def.writable && *def.writable) || def.binding;
 }
 
+// username + password_env of a source (never a password: it is not in the model).
+void AddCredentials(const SourceOptions& o, std::vector<std::string>* options) {
+  if (o.username.empty()) return;
+  options->push_back(fmt::format("username: {}", Q(o.username)));
+  options->push_back(fmt::format("password_env: {}", o.password_env));
+}
+
 void WriteSources(Writer& w, const PlantConfig& sections) {
   if (sections.sources.empty()) return;
   w.Line(0, "sources:");
@@ -92,20 +99,34 @@ void WriteSources(Writer& w, const PlantConfig& sections) {
       case Protocol::kOpcUa:
         options = {fmt::format("security_policy: {}", o.security_policy),
                    fmt::format("security_mode: {}", o.security_mode), fmt::format("timeout: {}", Duration(o.timeout))};
-        if (!o.username.empty()) {
-          options.push_back(fmt::format("username: {}", Q(o.username)));
-          options.push_back(fmt::format("password_env: {}", o.password_env));
-        }
+        AddCredentials(o, &options);
         break;
       case Protocol::kMqtt:
         options = {fmt::format("qos: {}", o.qos)};
         if (!o.client_id.empty()) options.push_back(fmt::format("client_id: {}", Q(o.client_id)));
+        AddCredentials(o, &options);
+        if (!o.topics.empty()) {
+          std::string list;
+          for (const std::string& t : o.topics) list += (list.empty() ? "" : ", ") + Q(t);
+          options.push_back(fmt::format("topics: [{}]", list));
+        }
+        if (!o.remote_prefix.empty()) {
+          options.push_back(fmt::format("remote_prefix: {}", Q(o.remote_prefix)));
+          options.push_back(fmt::format("local_prefix: {}", Q(o.local_prefix)));
+        }
+        if (o.may_provision) options.push_back("may_provision: true");
+        if (o.clean_session) options.push_back("clean_session: true");
+        if (o.mqtt_version == 5) options.push_back("version: \"5\"");
+        options.push_back(fmt::format("keep_alive: {}", Duration(o.keep_alive)));
+        if (!o.tls_ca_file.empty()) options.push_back(fmt::format("tls_ca_file: {}", Q(o.tls_ca_file)));
+        if (o.tls_insecure) options.push_back("tls_insecure: true");
         break;
       case Protocol::kSparkplug:
         options = {fmt::format("group_id: {}", o.group_id), fmt::format("qos: {}", o.qos)};
         if (!o.host_id.empty()) options.push_back(fmt::format("host_id: {}", o.host_id));
-        if (!o.provision_path.empty()) options.push_back(fmt::format("provision_path: \"{}\"", o.provision_path));
+        if (!o.provision_path.empty()) options.push_back(fmt::format("provision_path: {}", Q(o.provision_path)));
         if (!o.client_id.empty()) options.push_back(fmt::format("client_id: {}", Q(o.client_id)));
+        AddCredentials(o, &options);
         break;
       case Protocol::kHttp:
         options = {fmt::format("format: {}", o.format), fmt::format("timeout: {}", Duration(o.timeout))};

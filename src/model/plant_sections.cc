@@ -182,8 +182,11 @@ void ParseOptions(MapReader& source, Protocol protocol, SourceConfig* out, Probl
       break;
     }
     case Protocol::kSparkplug: {
-      MapReader reader(*node, where, what, {"group_id", "host_id", "client_id", "qos", "provision_path"}, problems);
+      MapReader reader(*node, where, what,
+                       {"group_id", "host_id", "client_id", "qos", "provision_path", "username", "password_env", "password"},
+                       problems);
       if (auto v = reader.Name("group_id", kRequired)) options.group_id = *v;
+      ParseCredentials(reader, &options);
       if (auto v = reader.Name("host_id")) options.host_id = *v;
       if (auto v = reader.String("provision_path")) options.provision_path = *v;
       if (auto v = reader.String("client_id")) options.client_id = *v;

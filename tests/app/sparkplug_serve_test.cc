@@ -16,6 +16,7 @@
 #include "app_test_util.h"
 #include "edge_node_peer.h"
 #include "serve_harness.h"
+#include "../connect/mosquitto_peer.h"
 #include "storage/storage.h"
 
 namespace shopfloor::app {
@@ -25,12 +26,13 @@ using testing::EdgeNodePeer;
 using testing::WaitUntil;
 using Json = nlohmann::json;
 
+// {0}: the source's endpoint, {1}: its extra options.
 constexpr const char* kPlant = R"(version: 1
 sources:
   - name: bottling-sparkplug
     protocol: sparkplug
-    endpoint: mqtt://127.0.0.1:1883
-    options: {group_id: bottling, host_id: shopfloor-test, provision_path: acme/north/hall}
+    endpoint: {0}
+    options: {{group_id: bottling, host_id: shopfloor-test, provision_path: acme/north/hall{1}}}
 enterprise:
   name: acme
   sites:
@@ -41,52 +43,60 @@ enterprise:
             - name: edge
               source: bottling-sparkplug
               tags:
-                - {name: voltage, type: double, unit: V, binding: {address: "edge1/Supply/Voltage"}}
+                - {{name: voltage, type: double, unit: V, binding: {{address: "edge1/Supply/Voltage"}}}}
             - name: filler
               source: bottling-sparkplug
               tags:
-                - {name: fill_volume, type: double, binding: {address: "edge1/filler/FillVolume"}}
-                - {name: count, type: int64, binding: {address: "edge1/filler/Count"}}
-                - {name: running, type: bool, binding: {address: "edge1/filler/Running"}}
-                - {name: recipe, type: string, binding: {address: "edge1/filler/Recipe"}}
-                - {name: offset, type: int64, binding: {address: "edge1/filler/Offset"}}
-                - {name: total, type: int64, binding: {address: "edge1/filler/Total"}}
-                - {name: speed, type: double, binding: {address: "edge1/filler/Speed"}}
-                - {name: setpoint, type: double, writable: true, range: [0, 100], binding: {address: "edge1/filler/Setpoint"}}
-                - {name: small, type: int64, binding: {address: "edge1/filler/Small"}}
-                - {name: word, type: int64, binding: {address: "edge1/filler/Word"}}
-                - {name: big, type: int64, binding: {address: "edge1/filler/Big"}}
-                - {name: stamp, type: int64, binding: {address: "edge1/filler/Stamp"}}
-                - {name: note, type: string, binding: {address: "edge1/filler/Note"}}
-                - {name: serial, type: string, binding: {address: "edge1/filler/Serial"}}
-                - {name: i32, type: int64, binding: {address: "edge1/filler/Int32Value"}}
-                - {name: u8, type: int64, binding: {address: "edge1/filler/UInt8Value"}}
+                - {{name: fill_volume, type: double, binding: {{address: "edge1/filler/FillVolume"}}}}
+                - {{name: count, type: int64, binding: {{address: "edge1/filler/Count"}}}}
+                - {{name: running, type: bool, binding: {{address: "edge1/filler/Running"}}}}
+                - {{name: recipe, type: string, binding: {{address: "edge1/filler/Recipe"}}}}
+                - {{name: offset, type: int64, binding: {{address: "edge1/filler/Offset"}}}}
+                - {{name: total, type: int64, binding: {{address: "edge1/filler/Total"}}}}
+                - {{name: speed, type: double, binding: {{address: "edge1/filler/Speed"}}}}
+                - {{name: setpoint, type: double, writable: true, range: [0, 100], binding: {{address: "edge1/filler/Setpoint"}}}}
+                - {{name: small, type: int64, binding: {{address: "edge1/filler/Small"}}}}
+                - {{name: word, type: int64, binding: {{address: "edge1/filler/Word"}}}}
+                - {{name: big, type: int64, binding: {{address: "edge1/filler/Big"}}}}
+                - {{name: stamp, type: int64, binding: {{address: "edge1/filler/Stamp"}}}}
+                - {{name: note, type: string, binding: {{address: "edge1/filler/Note"}}}}
+                - {{name: serial, type: string, binding: {{address: "edge1/filler/Serial"}}}}
+                - {{name: i32, type: int64, binding: {{address: "edge1/filler/Int32Value"}}}}
+                - {{name: u8, type: int64, binding: {{address: "edge1/filler/UInt8Value"}}}}
 )";
 
 class SparkplugServeTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (auto why = EdgeNodePeer::MissingReason(); !why.empty()) GTEST_SKIP() << why;
+    port_ = testing::FreePort();
+    ASSERT_NO_FATAL_FAILURE(Open(fmt::format("mqtt://127.0.0.1:{}", port_), ""));
+  }
+
+  // Opens the runtime with Shopfloor's MQTT endpoint on port_ and the source at `endpoint`.
+  void Open(const std::string& endpoint, const std::string& options) {
+    const std::string plant = fmt::format(kPlant, endpoint, options);
     spdlog::set_level(spdlog::level::warn);
     dir_ = std::filesystem::temp_directory_path() / fmt::format("sf-sparkplug-serve-{}", ::getpid());
     std::filesystem::remove_all(dir_);
     std::vector<core::Status> problems;
-    auto config = model::ParsePlantConfig(kPlant, "plant.yaml", &problems);
+    auto config = model::ParsePlantConfig(plant, "plant.yaml", &problems);
     ASSERT_TRUE(config.ok()) << config.status().ToString();
     RuntimeOptions ro;
     ro.config = std::move(config).value();
-    ro.config_text = kPlant;
+    ro.config_text = plant;
     ro.data_dir = (dir_ / "data").string();
     ro.durability = "always";
     ro.auth.fast_hash_for_tests = true;
-    ro.mqtt = std::make_pair(std::string("127.0.0.1"), uint16_t{0});
+    ro.mqtt = std::make_pair(std::string("127.0.0.1"), port_);
     auto rt = Runtime::Open(std::move(ro), core::Clock::System());
     ASSERT_TRUE(rt.ok()) << rt.status().ToString();
     rt_ = std::move(rt).value();
     ASSERT_TRUE(rt_->users()->CreateUser("test", "edge", "edge-pass", auth::Role::kOperator, {}).ok());
     ASSERT_TRUE(rt_->users()->CreateUser("test", "vic", "viewer-pass", auth::Role::kViewer, {}).ok());
     ASSERT_TRUE(rt_->users()->CreateUser("test", "olga", "olga-pass", auth::Role::kOperator, {}).ok());
-    ASSERT_TRUE(rt_->StartMqtt().ok());
+    auto started = rt_->StartMqtt();
+    ASSERT_TRUE(started.ok()) << started.ToString();
   }
 
   void TearDown() override {
@@ -95,8 +105,8 @@ class SparkplugServeTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  void StartNode(const std::string& user = "edge", const std::string& password = "edge-pass") {
-    ASSERT_TRUE(node_.Start(rt_->mqtt_port(), user, password, "bottling", "edge1", "filler"));
+  void StartNode(const std::string& user = "edge", const std::string& password = "edge-pass", uint16_t port = 0) {
+    ASSERT_TRUE(node_.Start(port ? port : rt_->mqtt_port(), user, password, "bottling", "edge1", "filler"));
     ASSERT_TRUE(node_.Do("connect"));
   }
 
@@ -125,6 +135,7 @@ class SparkplugServeTest : public ::testing::Test {
     });
   }
 
+  uint16_t port_ = 0;
   std::filesystem::path dir_;
   std::unique_ptr<Runtime> rt_;
   EdgeNodePeer node_;
@@ -289,6 +300,70 @@ TEST_F(SparkplugServeTest, ClientsMayNotSendCommandsAndViewersMayNotPublishData)
     const auto p = text.find(name);
     return p != std::string::npos && std::stod(text.substr(p + name.size())) >= 3;
   })) << m->RenderPrometheus();
+}
+
+// The edge node publishes to a plant broker (mosquitto), not to Shopfloor: the source's MQTT
+// client reads the group there with the source's credentials, STATE goes to that broker, and
+// rebirth requests and DCMDs go back the same way.
+TEST_F(SparkplugServeTest, EdgeNodesOnAPlantBrokerAreReadThroughAnMqttClient) {
+  if (!shopfloor::testing::MosquittoInstalled()) GTEST_SKIP() << "mosquitto is not installed (run scripts/setup)";
+  const std::string broker_dir = (std::filesystem::temp_directory_path() / fmt::format("sf-sparkplug-broker-{}", ::getpid())).string();
+  std::filesystem::remove_all(broker_dir);
+  std::filesystem::create_directories(broker_dir);
+  shopfloor::testing::MosquittoPeer broker(broker_dir, {false, "plant", "plant-pass"});
+  ASSERT_TRUE(broker.Start());
+  ::setenv("SF_TEST_SPARKPLUG_PASSWORD", "plant-pass", 1);
+  rt_.reset();
+  port_ = testing::FreePort();
+  ASSERT_NO_FATAL_FAILURE(
+      Open(fmt::format("mqtt://127.0.0.1:{}", broker.port()), ", username: plant, password_env: SF_TEST_SPARKPLUG_PASSWORD"));
+  ASSERT_TRUE(WaitUntil([&] {
+    auto sources = rt_->services().sources();
+    return !sources.empty() && sources[0].state != "connecting" && sources[0].state != "backoff";
+  })) << rt_->services().sources()[0].last_error;
+
+  StartNode("plant", "plant-pass", broker.port());
+  auto state = node_.ExpectEvent("state");
+  ASSERT_FALSE(state.is_null()) << "no retained STATE on the plant broker";
+  EXPECT_EQ(state["online"], true);
+  ASSERT_TRUE(node_.Do("birth"));
+  EXPECT_TRUE(WaitValue("fill_volume", core::Value(500.25)));
+  EXPECT_TRUE(WaitValue("recipe", core::Value("cola-330")));
+  ASSERT_TRUE(node_.Do("gap"));
+  ASSERT_TRUE(node_.Do("data FillVolume 410"));
+  EXPECT_FALSE(node_.ExpectEvent("rebirth").is_null()) << "the rebirth request did not reach the node";
+  EXPECT_TRUE(WaitValue("fill_volume", core::Value(410.0)));
+
+  auto filler = rt_->assets()->FindAsset("acme/north/hall/filler");
+  ASSERT_TRUE(filler.ok());
+  ASSERT_TRUE(rt_->twins()->SetDesired("olga", filler->id, {{"setpoint", core::Value(61.0)}}).ok());
+  auto dcmd = node_.ExpectEvent("dcmd");
+  ASSERT_FALSE(dcmd.is_null()) << "no DCMD through the plant broker";
+  EXPECT_EQ(dcmd["metrics"][0]["value"], 61.0);
+  EXPECT_TRUE(WaitValue("setpoint", core::Value(61.0)));
+
+  ASSERT_TRUE(node_.Do("drop"));  // mosquitto publishes the node's will (NDEATH)
+  EXPECT_TRUE(WaitUntil([&] {
+    auto r = Reported("acme/north/hall/filler", "speed");
+    return r && r->quality == core::Quality::BadNoCommunication();
+  }));
+  auto sources = rt_->services().sources();
+  ASSERT_EQ(sources.size(), 1u);
+  EXPECT_EQ(sources[0].endpoint, fmt::format("mqtt://127.0.0.1:{}", broker.port()));
+  node_.Stop();
+  rt_.reset();
+  std::filesystem::remove_all(broker_dir);
+}
+
+TEST_F(SparkplugServeTest, APlantBrokerPasswordVariableThatIsUnsetIsAnError) {
+  rt_.reset();
+  port_ = testing::FreePort();
+  ::unsetenv("SF_TEST_SPARKPLUG_UNSET");
+  ASSERT_NO_FATAL_FAILURE(Open(fmt::format("mqtt://127.0.0.1:{}", testing::FreePort()), ", username: plant, password_env: SF_TEST_SPARKPLUG_UNSET"));
+  auto sources = rt_->services().sources();
+  ASSERT_EQ(sources.size(), 1u);
+  EXPECT_EQ(sources[0].state, "error");
+  EXPECT_NE(sources[0].last_error.find("SF_TEST_SPARKPLUG_UNSET"), std::string::npos) << sources[0].last_error;
 }
 
 }  // namespace

@@ -89,6 +89,12 @@ TEST_F(HostTest, DataByAliasWithTimestampsAndQuality) {
   ASSERT_EQ(n.updates.size(), 1u);
   EXPECT_EQ(n.updates[0].address, "e1/Voltage");
   EXPECT_EQ(n.updates[0].ts, now_);  // neither: the time of receipt
+  // A timestamp beyond what a Timestamp holds (year 2262) is not used.
+  Payload far = P(4, {ByAlias(1, DataType::kFloat, 22.0)});
+  far.metrics[0].timestamp = 217'600'064'055'296;
+  auto f = host_.Handle(T(MessageType::kNData), far, now_);
+  ASSERT_EQ(f.updates.size(), 1u);
+  EXPECT_EQ(f.updates[0].ts, now_);
 }
 
 TEST_F(HostTest, SequenceGapRequestsOneRebirthPerIntervalAndKeepsKnownData) {

@@ -1,6 +1,8 @@
 // Sparkplug B host application state (see host.h).
 #include "connect/sparkplug/host.h"
 
+#include <limits>
+
 #include <fmt/format.h>
 
 namespace shopfloor::connect::sparkplug {
@@ -20,9 +22,13 @@ core::Quality QualityOf(const Metric& m) {
   return core::Quality::Bad();
 }
 
+// Milliseconds since the epoch that fit a Timestamp (nanoseconds, until the year 2262).
+constexpr uint64_t kMaxMs = static_cast<uint64_t>(std::numeric_limits<core::Timestamp>::max() / core::kMillisecond);
+
 core::Timestamp StampOf(const Metric& m, const Payload& p, core::Timestamp received) {
-  if (m.timestamp) return static_cast<core::Timestamp>(*m.timestamp) * core::kMillisecond;
-  if (p.timestamp) return static_cast<core::Timestamp>(*p.timestamp) * core::kMillisecond;
+  // A timestamp past what a Timestamp holds is not a time: the next one in line is used.
+  if (m.timestamp && *m.timestamp <= kMaxMs) return static_cast<core::Timestamp>(*m.timestamp) * core::kMillisecond;
+  if (p.timestamp && *p.timestamp <= kMaxMs) return static_cast<core::Timestamp>(*p.timestamp) * core::kMillisecond;
   return received;
 }
 

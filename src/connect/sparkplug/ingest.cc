@@ -78,6 +78,35 @@ void SparkplugHooks::Detach() {
   publish_ = nullptr;
 }
 
+int SparkplugHooks::AddRemote(PublishFn publish) {
+  std::lock_guard lock(mu_);
+  remotes_.push_back(std::move(publish));
+  return static_cast<int>(remotes_.size());
+}
+
+void SparkplugHooks::OnRemote(int remote, std::string topic, std::string payload, std::function<void(Reason)> done) {
+  if (SourceForTopic(topic) == nullptr) {
+    done(Reason::kSuccess);  // another group, or STATE of a host: nothing for us
+    return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) {
+      done(Reason::kServerUnavailable);
+      return;
+    }
+    queue_.push_back(Pending{remote, std::move(topic), std::move(payload), clock_->Now(), std::move(done)});
+  }
+  cv_.notify_one();
+}
+
+core::Status SparkplugHooks::PublishVia(int via, std::string topic, std::string payload, uint8_t qos, bool retain) {
+  if (via > 0 && static_cast<size_t>(via) <= remotes_.size()) {
+    return remotes_[via - 1](std::move(topic), std::move(payload), qos, retain);
+  }
+  return publish_(std::move(topic), std::move(payload), qos, retain);
+}
+
 const SparkplugSource* SparkplugHooks::SourceOfGroup(std::string_view group) const {
   for (const SparkplugSource& s : options_.sources) {
     if (s.group_id == group) return &s;
@@ -131,7 +160,7 @@ void SparkplugHooks::OnPublish(const mqtt::ClientView& client, const mqtt::Publi
       done(Reason::kServerUnavailable);
       return;
     }
-    queue_.push_back(Pending{publish.topic, publish.payload, clock_->Now(), std::move(done)});
+    queue_.push_back(Pending{0, publish.topic, publish.payload, clock_->Now(), std::move(done)});
   }
   cv_.notify_one();
 }
@@ -290,14 +319,16 @@ void SparkplugHooks::Process(std::vector<Pending>* batch) {
     {
       std::lock_guard lock(mu_);
       result = host_.Handle(*topic, *payload, p.received);
+      via_[{topic->group_id, topic->edge_node_id}] = p.via;
       stats_.messages++;
       stats_.skipped_metrics += result.skipped_metrics;
       if (topic->type == MessageType::kNBirth || topic->type == MessageType::kDBirth) stats_.births++;
       if (!result.stale.empty()) stats_.deaths++;
       if (!result.problem.empty()) stats_.last_problem = fmt::format("{}: {}", p.topic, result.problem);
-      if (result.rebirth && publish_) {
+      if (result.rebirth) {
         Topic ncmd{MessageType::kNCmd, topic->group_id, topic->edge_node_id, "", ""};
-        LogIfUnsent(publish_(FormatTopic(ncmd), Host::RebirthCommand(NowMs(clock_)), 0, false), FormatTopic(ncmd));
+        LogIfUnsent(PublishVia(p.via, FormatTopic(ncmd), Host::RebirthCommand(NowMs(clock_)), 0, false),
+                    FormatTopic(ncmd));
         stats_.rebirths_requested++;
         SF_LOG(info, "sparkplug.rebirth", "group={} node={} reason=\"{}\"", topic->group_id, topic->edge_node_id,
                result.problem);
@@ -359,7 +390,6 @@ core::Result<std::string> SparkplugHooks::SendCommand(const CommandTarget& targe
   const std::string edge = target.address.substr(0, slash);
   const std::string rest = target.address.substr(slash + 1);
   std::lock_guard lock(mu_);
-  if (!publish_) return core::Status::Unavailable("the MQTT endpoint is not running");
   Topic topic{MessageType::kDCmd, source->group_id, edge, "", ""};
   std::string metric = rest;
   std::optional<DataType> type;
@@ -390,7 +420,8 @@ core::Result<std::string> SparkplugHooks::SendCommand(const CommandTarget& targe
   m.value = *value;
   payload.metrics.push_back(std::move(m));
   const std::string name = FormatTopic(topic);
-  SF_RETURN_IF_ERROR(publish_(name, EncodePayload(payload), 0, false));
+  auto via = via_.find({source->group_id, edge});
+  SF_RETURN_IF_ERROR(PublishVia(via == via_.end() ? 0 : via->second, name, EncodePayload(payload), 0, false));
   stats_.commands_sent++;
   return name;
 }

@@ -108,6 +108,13 @@ class SparkplugHooks : public mqtt::BrokerHooks {
   void OnPublish(const mqtt::ClientView& client, const mqtt::Publish& publish,
                  std::function<void(mqtt::Reason)> done) override;
 
+  // Edge nodes on another broker, read by an MQTT client (app/sparkplug_host.h): AddRemote
+  // registers how to publish to that broker and returns its id; OnRemote hands in one of
+  // its messages, handled like a local PUBLISH. Rebirth requests and commands go to a node
+  // by the way its last message came.
+  int AddRemote(PublishFn publish);
+  void OnRemote(int remote, std::string topic, std::string payload, std::function<void(mqtt::Reason)> done);
+
   // Sends `target.value` to the metric as a DCMD/NCMD. Unavailable when the node or
   // device is offline, NotFound for an unknown source. Returns the topic it went to.
   core::Result<std::string> SendCommand(const CommandTarget& target);
@@ -118,6 +125,7 @@ class SparkplugHooks : public mqtt::BrokerHooks {
 
  private:
   struct Pending {
+    int via = 0;  // 0: Shopfloor's broker; else an AddRemote id
     std::string topic;
     std::string payload;
     core::Timestamp received = 0;
@@ -154,6 +162,10 @@ class SparkplugHooks : public mqtt::BrokerHooks {
   std::deque<Pending> queue_;
   bool stopping_ = false;
   PublishFn publish_;  // GUARDED_BY(mu_)
+  std::vector<PublishFn> remotes_;  // GUARDED_BY(mu_); id = index + 1
+  std::map<std::pair<std::string, std::string>, int> via_;  // (group, edge node) -> its way in; GUARDED_BY(mu_)
+  // Publishes to a node's broker. REQUIRES: mu_ held.
+  core::Status PublishVia(int via, std::string topic, std::string payload, uint8_t qos, bool retain);
   SparkplugStats stats_;
   Host host_;          // GUARDED_BY(mu_): the worker handles, SendCommand reads
   // Worker thread only: bindings per source, rebuilt when the model version changes.
