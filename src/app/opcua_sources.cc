@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "app/opcua_sources_internal.h"
+#include "app/source_metrics.h"
 #include "core/log.h"
 
 namespace shopfloor::app {
@@ -86,45 +87,10 @@ OpcUaSources::OpcUaSources(model::AssetStore* assets, ingest::Writer* writer, in
 OpcUaSources::~OpcUaSources() { Stop(); }
 
 core::Status OpcUaSources::RegisterMetrics(core::MetricsRegistry* metrics) {
-  using Field = std::function<double(const server::SourceStatus&)>;
-  struct Def {
-    const char* name;
-    const char* help;
-    bool counter;
-    Field field;
-  };
-  const Def defs[] = {
-      {"shopfloor_source_up", "1 while the source's subscription is delivering, else 0", false,
-       [](const server::SourceStatus& s) { return s.state == "connected" ? 1.0 : 0.0; }},
-      {"shopfloor_source_tags", "Bound tags the source's collector subscribes to", false,
-       [](const server::SourceStatus& s) { return static_cast<double>(s.tags); }},
-      {"shopfloor_source_connects_total", "Sessions that got as far as a subscription", true,
-       [](const server::SourceStatus& s) { return static_cast<double>(s.connects); }},
-      {"shopfloor_source_connection_losses_total", "Connection losses (each recorded as a gap in storage)", true,
-       [](const server::SourceStatus& s) { return static_cast<double>(s.connection_losses); }},
-      {"shopfloor_source_failed_attempts_total", "Connects or subscriptions that failed", true,
-       [](const server::SourceStatus& s) { return static_cast<double>(s.failed_attempts); }},
-      {"shopfloor_source_samples_total", "Samples written, gap and refused-tag samples included", true,
-       [](const server::SourceStatus& s) { return static_cast<double>(s.samples); }},
-      {"shopfloor_source_restarts_total", "Collector restarts after model changes", true,
-       [](const server::SourceStatus& s) { return static_cast<double>(s.restarts); }},
-      {"shopfloor_source_last_error_timestamp_seconds",
-       "Unix time of the source's latest error (see /api/v1/sources for the text), 0 if none", false,
-       [](const server::SourceStatus& s) { return static_cast<double>(s.last_error_at) / 1e9; }},
-  };
-  for (const Def& def : defs) {
-    for (size_t i = 0; i < sources_.size(); ++i) {
-      auto fn = [this, i, field = def.field] { return field(StatusAt(i)); };
-      const std::vector<std::string> labels = {sources_[i]->config.name};
-      if (def.counter) {
-        SF_ASSIGN_OR_RETURN(core::CounterFamily * family, metrics->AddCounterFamily(def.name, def.help, {"source"}));
-        SF_RETURN_IF_ERROR(family->SetCallback(labels, fn));
-      } else {
-        SF_ASSIGN_OR_RETURN(core::GaugeFamily * family, metrics->AddGaugeFamily(def.name, def.help, {"source"}));
-        SF_RETURN_IF_ERROR(family->SetCallback(labels, fn));
-      }
-    }
-  }
+  std::vector<std::string> names;
+  for (const auto& s : sources_) names.push_back(s->config.name);
+  SF_RETURN_IF_ERROR(RegisterSourceMetrics(
+      metrics, names, [this](size_t i) { return StatusAt(i); }, {.collector = true}));
   SF_ASSIGN_OR_RETURN(core::CounterFamily * writes,
                       metrics->AddCounterFamily("shopfloor_setpoint_writes_total",
                                                 "Setpoint writes by outcome (ok, failed, unknown)", {"source", "result"}));
