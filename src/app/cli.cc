@@ -47,6 +47,8 @@ int RunCli(int argc, char** argv) {
   AddServeCommand(app, &exit_code);
   AddAdminCommand(app, &exit_code);
   AddOpcUaCommand(app, &exit_code);
+  AddSimCommand(app, &exit_code);
+  AddDemoCommand(app, &exit_code);
 
   try {
     app.parse(argc, argv);

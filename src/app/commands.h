@@ -17,5 +17,8 @@ void AddAdminUserCommands(CLI::App* admin, int* exit_code);
 void AddAdminDeviceCommands(CLI::App* admin, int* exit_code);
 // `opcua browse` and `opcua read` (cmd_opcua.cc).
 void AddOpcUaCommand(CLI::App& app, int* exit_code);
+// `sim` (cmd_sim.cc) and `demo` (cmd_demo.cc): the factory simulator, alone or beside Shopfloor.
+void AddSimCommand(CLI::App& app, int* exit_code);
+void AddDemoCommand(CLI::App& app, int* exit_code);
 
 }  // namespace shopfloor::app
