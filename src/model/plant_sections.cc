@@ -451,15 +451,16 @@ StorageConfig ParseStorage(const YAML::Node& node, ConfigLocation fallback, Prob
                                                                 Quote(*match)));
                        match.reset();
                      }
-                     std::optional<core::Duration> max_age = rule_reader.Duration("max_age", kRequired);
-                     if (max_age && *max_age <= 0) {
+                     // A plain value, not the optional: g++ 12 -O2 warns maybe-uninitialized on it.
+                     core::Duration max_age = rule_reader.Duration("max_age", kRequired).value_or(-1);
+                     if (max_age == 0 || max_age < -1) {
                        rule_reader.Problem("max_age", "\"max_age\" must be greater than zero");
-                       max_age.reset();
+                       max_age = -1;
                      }
                      rule_reader.Finish();
-                     if (match && max_age) {
+                     if (match && max_age > 0) {
                        rule.match = *match;
-                       rule.max_age = *max_age;
+                       rule.max_age = max_age;
                        storage.retention.push_back(std::move(rule));
                      }
                    });
