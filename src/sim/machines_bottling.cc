@@ -175,9 +175,10 @@ class Pasteuriser : public Machine {
   double temps_[3], product_, steam_bar_;
 };
 
-// The cold room: a thermostat (+-0.8 K around the setpoint) switches the refrigeration;
-// heat leaks in through the walls (time constant 4 h) and much faster through the open
-// door (forklifts every ~8 min for 15..180 s), which also brings in humid air. Bottles
+// The cold room: a thermostat (+-0.8 K around the setpoint) switches the refrigeration
+// (20 K/h); heat leaks in through the walls (time constant 4 h) and faster through the
+// open door (30 min, the stored goods' mass buffering the air; forklifts every ~8 min
+// for 15..180 s), which also brings in humid air. Bottles
 // are palletised into it (the line's sink). A process upset is a refrigeration fault.
 class ColdRoom : public Machine {
  public:
@@ -208,8 +209,8 @@ class ColdRoom : public Machine {
     if (air_temp_ < sp - 0.8) cooling_ = false;
     const bool running = cooling_ && !process_upset(t.now);
     const double hall = t.ambient + 2.0;
-    double rate = (hall - air_temp_) / 14400.0 - (running ? 10.0 / 3600.0 : 0.0);
-    if (door_open_) rate += (hall - air_temp_) / 600.0;
+    double rate = (hall - air_temp_) / 14400.0 - (running ? 20.0 / 3600.0 : 0.0);
+    if (door_open_) rate += (hall - air_temp_) / 1800.0;
     air_temp_ += rate * t.dt;
     Set(air_, air_temp_ + Noise(0.03));
     rh_ = door_open_ ? Lag(rh_, 92.0, 60.0, t.dt) : Lag(rh_, running ? 72.0 : 85.0, running ? 1800.0 : 3600.0, t.dt);

@@ -50,6 +50,7 @@ void Bearing::Install(core::Timestamp now) {
 double Bearing::Degradation(core::Timestamp now) const {
   const double life = static_cast<double>(end_of_life_ - installed_);
   const double tau = std::clamp(static_cast<double>(now - installed_) / life, 0.0, 1.0);
+  if (tau >= 1.0) return 1.0;
   const double wear = 0.1 * std::min(tau, onset_) / onset_;
   const double x = std::max(0.0, (tau - onset_) / (1.0 - onset_));
   const double defect = 0.9 * std::expm1(kGrowth * x) / std::expm1(kGrowth);
