@@ -162,7 +162,8 @@ class Factory {
   // True unless the machine's communication is lost.
   virtual bool Reachable(std::string_view machine) const = 0;
 
-  // Events and bursts since the last call (in time order).
+  // Events and bursts since the last call (in time order). Unclaimed ones are capped:
+  // beyond 100,000 events or 64 bursts the oldest are dropped.
   virtual std::vector<Event> TakeEvents() = 0;
   virtual std::vector<Burst> TakeBursts() = 0;
   virtual std::vector<BearingTruth> Bearings() const = 0;

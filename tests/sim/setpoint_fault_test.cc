@@ -64,6 +64,22 @@ TEST(SetpointTest, WritesAreValidated) {
   EXPECT_EQ(setpoint_events, 2);
 }
 
+TEST(SetpointTest, ConveyorSpeedZeroStopsItAndAStartGoesThroughStarting) {
+  auto f = Plant();
+  f->AdvanceTo(kStart + 10 * kMinute);
+  ASSERT_TRUE(f->Write("conveyor-1", "speed_setpoint", 0.0).ok());
+  f->AdvanceTo(f->now() + kMinute);
+  EXPECT_EQ(f->Read("conveyor-1", "state")->value.as_int(), 2);  // Stopped
+  EXPECT_EQ(D(*f, "conveyor-1", "speed"), 0.0);
+  EXPECT_FALSE(f->Read("conveyor-1", "running")->value.as_bool());
+  ASSERT_TRUE(f->Write("conveyor-1", "speed_setpoint", 20.0).ok());
+  f->AdvanceTo(f->now() + 5 * kSecond);
+  EXPECT_EQ(f->Read("conveyor-1", "state")->value.as_int(), 3);  // Starting
+  f->AdvanceTo(f->now() + 30 * kSecond);
+  EXPECT_NEAR(D(*f, "conveyor-1", "speed"), 20.0, 0.2);  // the robots' buffer keeps it busy
+  EXPECT_EQ(f->Read("conveyor-1", "state")->value.as_int(), 6);
+}
+
 TEST(SetpointTest, PasteuriserZonesFollowTheSetpointWithInertia) {
   auto f = Plant();
   f->AdvanceTo(kStart + 30 * kMinute);
