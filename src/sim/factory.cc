@@ -272,13 +272,19 @@ class FactoryImpl : public Factory {
   void RandomPlantFaults() {
     if (next_sensor_fault_ != 0 && now_ >= next_sensor_fault_) {
       next_sensor_fault_ = now_ + Seconds(rng_.Exponential(kSensorFaultMean));
-      const int id = static_cast<int>(rng_.Uniform() * signals_.size());
-      const SignalSpec& s = signals_.spec(id);
+      // A process value: a double that is neither a counter nor a setpoint.
+      int id = -1;
+      for (int attempt = 0; attempt < 64 && id < 0; ++attempt) {
+        const int candidate = static_cast<int>(rng_.Uniform() * signals_.size());
+        const SignalSpec& s = signals_.spec(candidate);
+        if (s.type == core::ValueType::kDouble && !s.counter && !s.writable) id = candidate;
+      }
       const FaultKind kinds[4] = {FaultKind::kSensorStuck, FaultKind::kSensorSpike, FaultKind::kSensorDrift,
                                   FaultKind::kSensorDropout};
       const FaultKind kind = kinds[static_cast<int>(rng_.Uniform() * 4)];
       const core::Duration duration = Seconds(rng_.Uniform(120, 1800));
-      if (s.type == core::ValueType::kDouble && !s.counter && !s.writable) {
+      if (id >= 0) {
+        const SignalSpec& s = signals_.spec(id);
         const Status ignored = InjectFault(s.machine, kind, duration, s.name);
         (void)ignored;  // a double signal accepts every sensor fault
       }
