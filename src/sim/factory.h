@@ -86,6 +86,10 @@ inline constexpr int kFaultJam = 101;
 inline constexpr int kFaultStarved = 102;
 inline constexpr int kFaultBearing = 201;
 inline constexpr int kFaultProcess = 301;
+// Added with the physics (docs/simulator.md): a micro-stop (Held for seconds) and a worn
+// tool (the machine runs, its scrap rate rises until the tool change).
+inline constexpr int kFaultMicroStop = 103;
+inline constexpr int kFaultToolWear = 104;
 
 struct SignalInfo {
   std::string machine;
@@ -127,6 +131,13 @@ struct BearingTruth {
   core::Timestamp end_of_life = 0;  // when it fails if nothing intervenes
   core::Duration remaining = 0;     // end_of_life - now, >= 0
   int failures = 0;                 // failures since start
+  // Added with the physics: the defect that grows ("outer_race" or "inner_race"), the
+  // bearing designation, the nominal shaft speed and the defect frequencies at it.
+  std::string defect;
+  std::string bearing;
+  double shaft_hz = 0;
+  double bpfo_hz = 0;
+  double bpfi_hz = 0;
 };
 
 class Factory {
@@ -151,10 +162,15 @@ class Factory {
   // True unless the machine's communication is lost.
   virtual bool Reachable(std::string_view machine) const = 0;
 
-  // Events and bursts since the last call (in time order).
+  // Events and bursts since the last call (in time order). Unclaimed ones are capped:
+  // beyond 100,000 events or 64 bursts the oldest are dropped.
   virtual std::vector<Event> TakeEvents() = 0;
   virtual std::vector<Burst> TakeBursts() = 0;
   virtual std::vector<BearingTruth> Bearings() const = 0;
+
+  // Added with the physics: every signal's reading in Signals() order, in one call (a
+  // front end's snapshot). The default reads them one by one.
+  virtual std::vector<Reading> ReadAll() const;
 };
 
 }  // namespace shopfloor::sim
