@@ -211,10 +211,20 @@ bool ModbusServer::Serve(int fd) {
   } else if (function == MODBUS_FC_WRITE_SINGLE_COIL || function == MODBUS_FC_WRITE_SINGLE_REGISTER ||
              function == MODBUS_FC_WRITE_MULTIPLE_COILS || function == MODBUS_FC_WRITE_MULTIPLE_REGISTERS) {
     exception = ApplyWrite(req + hl, rc - hl);
-  } else if (function > MODBUS_FC_READ_INPUT_REGISTERS) {
+  } else if (function > MODBUS_FC_READ_INPUT_REGISTERS || function < MODBUS_FC_READ_COILS) {
     exception = MODBUS_EXCEPTION_ILLEGAL_FUNCTION;
   }
   std::lock_guard<std::mutex> lock(mu_);
+  if (exception == 0 && function <= MODBUS_FC_READ_INPUT_REGISTERS && rc >= hl + 5) {
+    // Reads beyond the image: libmodbus would answer exception 2 too; decided here so the
+    // statistics see it.
+    const int start = Be16(req + hl + 1), quantity = Be16(req + hl + 3);
+    const int extent = function == MODBUS_FC_READ_COILS            ? map_->nb_bits
+                       : function == MODBUS_FC_READ_DISCRETE_INPUTS ? map_->nb_input_bits
+                       : function == MODBUS_FC_READ_HOLDING_REGISTERS ? map_->nb_registers
+                                                                      : map_->nb_input_registers;
+    if (start + quantity > extent) exception = MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS;
+  }
   ++stats_.requests;
   int sent;
   if (exception != 0) {
