@@ -55,6 +55,7 @@ core::Result<BackfillStats> Backfill(const model::PlantConfig& config, Factory* 
   const core::Timestamp begin = factory->now();
   if (end <= begin) return stats;
   core::Timestamp next_truth = begin;
+  std::map<std::string, core::Timestamp> last_event;
   core::Timestamp next_progress = begin + core::kHour;
   // Sampling granularity: the factory's own step (a simulated second at most).
   const core::Duration step = std::min<core::Duration>(core::kSecond, std::max<core::Duration>(end - begin, 1));
@@ -114,7 +115,10 @@ core::Result<BackfillStats> Backfill(const model::PlantConfig& config, Factory* 
       ++stats.bursts;
     }
     for (const Event& e : factory->TakeEvents()) {
-      SF_RETURN_IF_ERROR(sink->Append(fmt::format("sim/{}/event", e.machine), core::ValueType::kString, e.ts,
+      // Several events of a machine in one step keep their order 1 ns apart.
+      core::Timestamp& last = last_event[e.machine];
+      last = std::max(e.ts, last + 1);
+      SF_RETURN_IF_ERROR(sink->Append(fmt::format("sim/{}/event", e.machine), core::ValueType::kString, last,
                                       core::Value(fmt::format("{}: {}", e.kind, e.detail)),
                                       core::Quality::Good()));
       ++stats.events;

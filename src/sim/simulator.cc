@@ -224,7 +224,10 @@ void Simulator::PushOutputs(core::Timestamp wall_now) {
   if (!push_) return;
   std::string body;
   for (const Event& e : events) {
-    body += fmt::format("sim/{} event={} {}\n", e.machine, Quoted(fmt::format("{}: {}", e.kind, e.detail)), wall_now);
+    // Several events of a machine in one step keep their order 1 ns apart.
+    core::Timestamp& last = last_event_[e.machine];
+    last = std::max(wall_now, last + 1);
+    body += fmt::format("sim/{} event={} {}\n", e.machine, Quoted(fmt::format("{}: {}", e.kind, e.detail)), last);
   }
   for (const Burst& b : bursts) {
     auto path = machine_paths_.find(b.machine);

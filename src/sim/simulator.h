@@ -97,6 +97,7 @@ class Simulator {
   core::Duration lag_ = 0;                        // GUARDED_BY(mu_)
   core::Timestamp next_truth_ = 0;                // GUARDED_BY(mu_), simulated time
   std::map<std::string, core::Timestamp> burst_end_;  // GUARDED_BY(mu_), wall ns per machine
+  std::map<std::string, core::Timestamp> last_event_;  // GUARDED_BY(mu_), wall ns per machine
   uint64_t bursts_ = 0, bursts_skipped_ = 0;      // GUARDED_BY(mu_)
   int64_t last_publish_ = 0;                      // steady ns
   int64_t last_behind_log_ = 0;                   // steady ns
