@@ -83,6 +83,17 @@ core::Result<std::unique_ptr<Simulator>> Simulator::Start(const model::PlantConf
     (*server)->Refresh(*sim->factory_);
     sim->modbus_.push_back(std::move(server).value());
   }
+  // Tags the physics does not produce are served as 0 / null; say which.
+  std::vector<std::string> missing;
+  for (const auto& series : model::ListSeries(config)) {
+    if (series.tag->binding && !sim->factory_->Read(series.asset->name, series.tag->name)) {
+      missing.push_back(series.series_key);
+    }
+  }
+  if (!missing.empty()) {
+    SF_LOG(warn, "sim.unsimulated", "tags={} first=\"{}\" hint=\"the simulator knows the demo plant's machines and "
+           "tags; these are served as 0 (Modbus) or null (Sparkplug)\"", missing.size(), missing.front());
+  }
   sim->thread_ = std::thread([s = sim.get()] { s->Run(); });
   return sim;
 }
