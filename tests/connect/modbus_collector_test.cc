@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -197,6 +198,39 @@ TEST_F(ModbusCollectorTest, PollGroupsRunAtTheirIntervalsOnSimulatedTime) {
   EXPECT_EQ(slow[2].ts, start + 2 * core::kSecond);
   EXPECT_EQ(fast[20].value, core::Value(int64_t{7}));
   EXPECT_EQ(collector->stats().overruns, 0u);
+}
+
+TEST_F(ModbusCollectorTest, DeadbandStoresOnlyMovesBeyondItOrAfterTheHeartbeat) {
+  core::SimClock clock;
+  Put(peer_, "hr:0", int64_t{100});
+  Put(peer_, "hr:1", int64_t{100});
+  auto c = Collector::Create(Source(peer_, 100 * core::kMillisecond),
+                             {{"banded", "hr:0", V::kDouble, 5.0}, {"every", "hr:1", V::kDouble}}, db_.writer(), &clock,
+                             [] {
+                               CollectorOptions o = Fast();
+                               o.deadband_heartbeat = core::kSecond;
+                               return o;
+                             }());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto& collector = *c;
+  collector->Start();
+  uint64_t polls = 1;
+  auto step = [&](int64_t value) {  // sets both registers, then one poll 100 ms later
+    ASSERT_TRUE(WaitUntil(10, [&] { return collector->stats().polls == polls; }));
+    ASSERT_EQ(peer_.Command(fmt::format("set hr 0 {} {}", value, value)), "ok");
+    clock.Advance(100 * core::kMillisecond);
+    ++polls;
+  };
+  for (int64_t v : {103, 105, 106, 99, 101, 101, 101, 101, 101, 101, 101, 101, 101, 101}) step(v);
+  ASSERT_TRUE(WaitUntil(10, [&] { return collector->stats().polls == polls; }));
+  collector->Stop();
+  std::vector<double> banded;
+  for (const auto& s : db_.Samples("banded")) banded.push_back(s.value.as_double());
+  // 100 stored at 0 ms; 103 and 105 are within 5 of it; 106 (300 ms) moves 6; 99 (400 ms)
+  // moves 7 from 106; 101 stays within 5 of 99 until the 1 s heartbeat: stored at 1400 ms.
+  EXPECT_EQ(banded, (std::vector<double>{100, 106, 99, 101}));
+  EXPECT_EQ(db_.Samples("banded").back().ts - db_.Samples("banded").front().ts, 1400 * core::kMillisecond);
+  EXPECT_EQ(db_.Samples("every").size(), 15u);  // no deadband: every poll
 }
 
 TEST_F(ModbusCollectorTest, AnExceptionMarksOnlyItsTagsOnceAndTheRestKeepPolling) {
