@@ -380,7 +380,7 @@ TEST_F(ModbusCollectorTest, WritesWithReadBack) {
   EXPECT_EQ(f32.result, WriteOutcome::kOk) << f32.error;
   EXPECT_EQ(f32.previous, core::Value(0.0));
   EXPECT_EQ(peer_.Stat("fc16"), 1);
-  ASSERT_TRUE(WaitUntil(10, [&] { return Last("speed")->value == core::Value(42.5); }));
+  ASSERT_TRUE(WaitUntil(10, [&] { return Last("speed") && Last("speed")->value == core::Value(42.5); }));
 
   // A bit: read-modify-write keeps the register's other bits.
   WriteOutcome bit = collector->Write("hr:50.3", core::Value(true), V::kBool);

@@ -15,6 +15,7 @@ namespace shopfloor::connect::modbus {
 namespace {
 
 constexpr core::Duration kSlice = 20 * core::kMillisecond;
+constexpr size_t kMaxPendingBatches = 16;
 constexpr core::Quality kBadTypeMismatch = core::Quality::FromOpcUaStatus(0x80740000u);
 
 core::Value ZeroOf(core::ValueType type) {
@@ -85,18 +86,27 @@ void Collector::Start() {
   if (thread_.joinable()) return;
   stop_.store(false, std::memory_order_release);
   running_.store(true, std::memory_order_release);
+  writer_stop_ = false;
+  writer_thread_ = std::thread([this] { WriterLoop(); });
   thread_ = std::thread([this] { Run(); });
 }
 
 void Collector::Stop() {
-  std::thread thread;
+  std::thread thread, writer;
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_.store(true, std::memory_order_release);
     thread = std::move(thread_);
+    writer = std::move(writer_thread_);
   }
   wake_.notify_all();
   if (thread.joinable()) thread.join();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    writer_stop_ = true;  // after the last batch of the run thread: the writer drains them all
+  }
+  pending_cv_.notify_all();
+  if (writer.joinable()) writer.join();
   running_.store(false, std::memory_order_release);
   // Writes queued and never run: not sent.
   std::lock_guard<std::mutex> lock(mu_);
@@ -389,16 +399,34 @@ void Collector::Store(Bound* b, core::Timestamp ts, core::Value value, core::Qua
 
 void Collector::Flush(core::SampleBatch* batch) {
   if (batch->empty()) return;
-  core::Status s = writer_->Write(*batch);
-  std::lock_guard<std::mutex> lock(mu_);
-  if (s.ok()) {
-    stats_.samples_written += batch->size();
-  } else {
-    ++stats_.write_failures;
-    stats_.last_error = s.WithPrefix("writing samples").ToString();
-    stats_.last_error_at = clock_->Now();
-  }
+  std::unique_lock<std::mutex> lock(mu_);
+  // Back-pressure: a storage that cannot keep up slows the polls rather than filling memory.
+  pending_cv_.wait(lock, [&] { return pending_.size() < kMaxPendingBatches; });
+  pending_.push_back(std::move(*batch));
   batch->Clear();
+  lock.unlock();
+  pending_cv_.notify_all();
+}
+
+void Collector::WriterLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    pending_cv_.wait(lock, [&] { return !pending_.empty() || writer_stop_; });
+    if (pending_.empty()) return;  // stopping, and everything is written
+    core::SampleBatch batch = std::move(pending_.front());
+    pending_.pop_front();
+    lock.unlock();
+    pending_cv_.notify_all();
+    core::Status s = writer_->Write(batch);
+    lock.lock();
+    if (s.ok()) {
+      stats_.samples_written += batch.size();
+    } else {
+      ++stats_.write_failures;
+      stats_.last_error = s.WithPrefix("writing samples").ToString();
+      stats_.last_error_at = clock_->Now();
+    }
+  }
 }
 
 }  // namespace shopfloor::connect::modbus

@@ -5,7 +5,9 @@
 // the source's unit id and timeout). The tags are planned into poll groups and read requests
 // (plan.h). Each group is due every interval on the Clock's steady time; a group that falls
 // behind skips the polls it missed (counted as overruns) rather than bursting. Every sample
-// of one poll is stamped with the poll's Clock::Now() and the poll is one SampleBatch. Values
+// of one poll is stamped with the poll's Clock::Now() and the poll is one SampleBatch, handed
+// in poll order to a writer thread (so a slow storage write never delays a poll; at most 16
+// batches wait, then the polls wait: back-pressure). Values
 // are decoded with address.h Decode (the source's word_order; byte_order little swaps bytes
 // as bytes=little does). A tag with a deadband (> 0, numeric) is stored only when it moved
 // more than the deadband from the last stored value, its quality changed, or
@@ -158,7 +160,9 @@ class Collector {
   // A bad sample for each tag not already in `quality`.
   void MarkBad(const std::vector<size_t>& tags, core::Quality quality, core::Timestamp ts, core::SampleBatch* batch);
   void Store(Bound* b, core::Timestamp ts, core::Value value, core::Quality quality, core::SampleBatch* batch);
+  // Hands the batch to the writer thread (waiting while 16 are pending) and clears it.
   void Flush(core::SampleBatch* batch);
+  void WriterLoop();
   // Waits until the Clock's steady time reaches `until`, running queued writes; false when
   // stopping.
   bool WaitUntil(int64_t until);
@@ -184,6 +188,12 @@ class Collector {
   mutable std::mutex mu_;
   std::condition_variable write_done_;
   std::condition_variable wake_;  // the run thread's waits: Stop() and Write() end them
+  // Polled batches on their way to the Writer, in poll order, on a thread of their own so
+  // that a storage write (an fsync under durability always) never delays the next poll.
+  std::thread writer_thread_;
+  std::deque<core::SampleBatch> pending_;  // GUARDED_BY(mu_)
+  bool writer_stop_ = false;               // GUARDED_BY(mu_)
+  std::condition_variable pending_cv_;
   std::deque<WriteJob*> writes_;  // GUARDED_BY(mu_)
   CollectorStats stats_;          // GUARDED_BY(mu_)
 };
