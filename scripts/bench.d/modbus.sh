@@ -5,8 +5,8 @@
 # 3.0.0rc1, run by /usr/bin/python3) on a free loopback port, then, against that one server
 # in the same run and one after the other, reads holding registers 0..999 (8 FC 3 requests
 # of up to 125 registers per poll) as fast as the server answers:
-#   collector  connect::modbus::Collector with 1000 uint16 tags, poll interval 1 ms, every
-#              value decoded and stored (bench/modbus/modbus_bench --mode=collector)
+#   collector  connect::modbus::Collector with 1000 uint16 tags polling back to back (1 us
+#              interval), every value decoded and stored (bench/modbus/modbus_bench --mode=collector)
 #   link       the collector's Link alone: libmodbus reads, no decoding or storage
 #              (--mode=link)
 #   pymodbus   pymodbus's ModbusTcpClient doing the same reads (tests/peers/modbus/bench_client.py)
