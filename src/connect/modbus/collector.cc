@@ -139,51 +139,6 @@ void Collector::Error(const core::Status& s) {
   stats_.last_error_at = clock_->Now();
 }
 
-WriteOutcome Collector::Write(const std::string& address, const core::Value& value, core::ValueType type) {
-  WriteJob job;
-  auto parsed = ParseAddress(address);
-  if (!parsed.ok()) {
-    job.outcome.error = "not sent: " + parsed.status().message();
-  } else if (core::Status s = CheckBinding(*parsed, type, /*writable=*/true); !s.ok()) {
-    job.outcome.error = "not sent: " + s.message();
-  } else {
-    job.address = *parsed;
-    if (source_options_.byte_swap) job.address.byte_swap = true;
-    job.value = value;
-    job.type = type;
-    std::unique_lock<std::mutex> lock(mu_);
-    if (!running_.load(std::memory_order_acquire) || stopping()) {
-      job.outcome.error = "not sent: the collector is not running";
-    } else {
-      writes_.push_back(&job);
-      wake_.notify_all();
-      write_done_.wait(lock, [&] { return job.done; });
-    }
-  }
-  std::lock_guard<std::mutex> lock(mu_);
-  (job.outcome.result == WriteOutcome::kOk       ? stats_.setpoints_ok
-   : job.outcome.result == WriteOutcome::kFailed ? stats_.setpoints_failed
-                                                 : stats_.setpoints_unknown)++;
-  return job.outcome;
-}
-
-void Collector::RunWrites() {
-  for (;;) {
-    WriteJob* job = nullptr;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (writes_.empty()) return;
-      job = writes_.front();
-      writes_.pop_front();
-    }
-    WriteOutcome outcome = ExecuteWrite(*job);
-    std::lock_guard<std::mutex> lock(mu_);
-    job->outcome = std::move(outcome);
-    job->done = true;
-    write_done_.notify_all();
-  }
-}
-
 bool Collector::WaitUntil(int64_t until) {
   for (;;) {
     RunWrites();

@@ -1,5 +1,6 @@
-// Setpoint writes of the Modbus collector (collector.h "Writes"): read the current value,
-// write, read back; run on the collector's thread between polls.
+// Setpoint writes of the Modbus collector (collector.h "Writes"): Write() queues the job for
+// the collector's thread, which runs it between polls: read the current value, write, read
+// back.
 #include <fmt/format.h>
 
 #include "connect/modbus/collector.h"
@@ -30,6 +31,51 @@ uint16_t WithBit(const Address& a, uint16_t raw, bool on) {
 }
 
 }  // namespace
+
+WriteOutcome Collector::Write(const std::string& address, const core::Value& value, core::ValueType type) {
+  WriteJob job;
+  auto parsed = ParseAddress(address);
+  if (!parsed.ok()) {
+    job.outcome.error = "not sent: " + parsed.status().message();
+  } else if (core::Status s = CheckBinding(*parsed, type, /*writable=*/true); !s.ok()) {
+    job.outcome.error = "not sent: " + s.message();
+  } else {
+    job.address = *parsed;
+    if (source_options_.byte_swap) job.address.byte_swap = true;
+    job.value = value;
+    job.type = type;
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!running_.load(std::memory_order_acquire) || stopping()) {
+      job.outcome.error = "not sent: the collector is not running";
+    } else {
+      writes_.push_back(&job);
+      wake_.notify_all();
+      write_done_.wait(lock, [&] { return job.done; });
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  (job.outcome.result == WriteOutcome::kOk       ? stats_.setpoints_ok
+   : job.outcome.result == WriteOutcome::kFailed ? stats_.setpoints_failed
+                                                 : stats_.setpoints_unknown)++;
+  return job.outcome;
+}
+
+void Collector::RunWrites() {
+  for (;;) {
+    WriteJob* job = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (writes_.empty()) return;
+      job = writes_.front();
+      writes_.pop_front();
+    }
+    WriteOutcome outcome = ExecuteWrite(*job);
+    std::lock_guard<std::mutex> lock(mu_);
+    job->outcome = std::move(outcome);
+    job->done = true;
+    write_done_.notify_all();
+  }
+}
 
 WriteOutcome Collector::ExecuteWrite(const WriteJob& job) {
   WriteOutcome out;
