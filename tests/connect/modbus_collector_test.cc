@@ -308,6 +308,25 @@ TEST_F(ModbusCollectorTest, TimeoutsAndConnectionLossAreGapsThenItRecovers) {
   }
 }
 
+TEST_F(ModbusCollectorTest, AConnectionTheDeviceDroppedIsReopenedWithoutAGap) {
+  Put(peer_, "hr:0", int64_t{1});
+  model::SourceConfig source = Source(peer_);
+  source.options.retries = 0;
+  auto collector = Make(source, {{"x", "hr:0", V::kInt64}});
+  collector->Start();
+  ASSERT_TRUE(WaitUntil(10, [&] { return Last("x") && Last("x")->quality.good(); }));
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(peer_.Command("drop"), "ok 1");  // as a device closing an idle connection
+    Put(peer_, "hr:0", int64_t{2 + i});
+    ASSERT_TRUE(WaitUntil(10, [&] { return Last("x")->value == core::Value(int64_t{2 + i}); }));
+  }
+  collector->Stop();
+  for (const auto& s : db_.Samples("x")) EXPECT_TRUE(s.quality.good()) << s.quality.ToString();
+  EXPECT_EQ(collector->stats().connects, 4u);
+  EXPECT_EQ(collector->stats().connection_losses, 0u);
+  EXPECT_EQ(collector->stats().failed_requests, 0u);
+}
+
 TEST_F(ModbusCollectorTest, ASlowDeviceDoesNotSlowAnother) {
   ModbusPeer slow_peer;
   std::string error;

@@ -225,15 +225,18 @@ core::Status Collector::Read(const ReadRequest& request, std::vector<uint16_t>* 
   }
   core::Status s;
   core::Duration wait = options_.retry_backoff;
+  bool reopened = false;  // a dropped idle connection was re-opened once already
   for (int attempt = 0; attempt <= source_options_.retries; ++attempt) {
     if (attempt > 0) {
       Count(&CollectorStats::retries);
       if (!WaitUntil(clock_->Steady() + wait)) return s;
       wait *= 2;
     }
+    bool fresh = false;
     if (!link_->connected()) {
       s = Reconnect();
       if (!s.ok()) continue;
+      fresh = true;
     }
     Count(&CollectorStats::requests);
     s = bit_table ? link_->ReadBits(request.table, request.start, *bits)
@@ -250,6 +253,13 @@ core::Status Collector::Read(const ReadRequest& request, std::vector<uint16_t>* 
     }
     connected_.store(false, std::memory_order_release);
     if (s.code() == core::StatusCode::kTimeout) Count(&CollectorStats::timeouts);
+    if (s.code() == core::StatusCode::kUnavailable && !fresh && !reopened) {
+      // A connection that worked before is gone (many devices close idle connections):
+      // re-open it and ask again at once, without spending a retry on it. Reads are idempotent.
+      reopened = true;
+      --attempt;
+      wait = options_.retry_backoff;
+    }
   }
   return s;
 }

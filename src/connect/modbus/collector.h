@@ -14,7 +14,8 @@
 // deadband_heartbeat passed since it was last stored; other tags are stored every poll.
 //
 // Failures. A request that fails is tried again up to the source's `retries` times, waiting
-// retry_backoff, doubling, between attempts. Then:
+// retry_backoff, doubling, between attempts (a working connection found closed, as devices
+// close idle ones, is re-opened and asked again at once without spending a retry). Then:
 //  - no answer (timeout): its tags get one sample BadCommunicationError (value zero);
 //  - the connection is gone (refused, reset, closed) and cannot be re-opened: a connection
 //    loss: every tag of the source gets one sample BadNoCommunication at the poll's time, and
