@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "app/commands.h"
+#include "connect/modbus/bindings.h"
 #include "model/plant_config.h"
 
 namespace shopfloor::app {
@@ -25,6 +26,8 @@ size_t CountAssets(const model::AssetConfig& a, size_t* tags) {
 int CheckConfig(const std::string& path) {
   std::vector<core::Status> problems;
   auto config = model::LoadPlantConfigFile(core::Env::Posix(), path, &problems);
+  // What the model cannot check itself: the drivers' address grammars.
+  if (config.ok()) problems = connect::modbus::CheckConfigBindings(*config);
   if (!problems.empty() || !config.ok()) {
     for (const auto& p : problems) std::fprintf(stderr, "%s\n", p.ToString().c_str());
     if (problems.empty()) std::fprintf(stderr, "%s\n", config.status().ToString().c_str());

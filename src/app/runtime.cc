@@ -154,6 +154,7 @@ core::Status Runtime::StartHttp() {
 
 void Runtime::StartSources() {
   opcua_sources_->Start();
+  modbus_sources_->Start();
   mqtt_sources_->Start();
 }
 
@@ -218,18 +219,24 @@ core::Result<std::unique_ptr<Runtime>> Runtime::Open(RuntimeOptions options, cor
                       OpcUaSources::Create(config, rt->assets_.get(), rt->writer_.get(), bus, rt->audit_.get(),
                                            &rt->metrics_, clock, std::move(sources_options)));
   OpcUaSources* sources = rt->opcua_sources_.get();
+  SF_ASSIGN_OR_RETURN(rt->modbus_sources_,
+                      ModbusSources::Create(config, rt->assets_.get(), rt->writer_.get(), bus, rt->audit_.get(),
+                                            &rt->metrics_, clock, ModbusSourcesOptions{}));
+  ModbusSources* modbus = rt->modbus_sources_.get();
   SF_ASSIGN_OR_RETURN(rt->mqtt_sources_, MqttSources::Create(config, rt->assets_.get(), rt->writer_.get(),
                                                              &rt->metrics_, clock, MqttSourcesOptions{}));
   MqttSources* bridges = rt->mqtt_sources_.get();
   Runtime* self = rt.get();
   std::atomic<MqttCommands*>* commands = &rt->commands_;
-  twins->SetListener([bus, sources, commands, self](const model::ModelEvent& e) {
+  twins->SetListener([bus, sources, modbus, commands, self](const model::ModelEvent& e) {
     bus->PublishEvent(ToEvent(e));
     sources->OnDesired(e);
+    modbus->OnDesired(e);
     if (MqttCommands* c = commands->load()) c->OnDesired(e);  // mqtt-devices
     if (SparkplugHost* sparkplug = self->sparkplug_live_.load()) sparkplug->OnDesired(e);
   });
   rt->sources_listener_ = rt->assets_->AddListener([sources](const model::ModelEvent&) { sources->OnModelChanged(); });
+  rt->modbus_listener_ = rt->assets_->AddListener([modbus](const model::ModelEvent&) { modbus->OnModelChanged(); });
   rt->model_listener_ = rt->assets_->AddListener([bus, twins](const model::ModelEvent& e) {
     core::Status s = twins->Rebuild();
     if (!s.ok()) SF_LOG(error, "twins.rebuild_failed", "error=\"{}\"", s.ToString());
@@ -253,8 +260,9 @@ core::Result<std::unique_ptr<Runtime>> Runtime::Open(RuntimeOptions options, cor
   services.twins = twins;
   services.metrics = &rt->metrics_;
   services.config = config;
-  services.sources = [sources, bridges, self] {
+  services.sources = [sources, modbus, bridges, self] {
     std::vector<server::SourceStatus> all = sources->Status();
+    for (server::SourceStatus& s : modbus->Status()) all.push_back(std::move(s));
     for (server::SourceStatus& s : bridges->Status()) all.push_back(std::move(s));
     if (SparkplugHost* sparkplug = self->sparkplug_live_.load()) {
       for (auto& s : sparkplug->Status()) all.push_back(std::move(s));
@@ -301,8 +309,10 @@ Runtime::~Runtime() {
   twin_feed_.Reset();
   if (assets_ && model_listener_ != 0) assets_->RemoveListener(model_listener_);
   if (assets_ && sources_listener_ != 0) assets_->RemoveListener(sources_listener_);
+  if (assets_ && modbus_listener_ != 0) assets_->RemoveListener(modbus_listener_);
   if (twins_) twins_->SetListener(nullptr);
   opcua_sources_.reset();  // stops collectors and setpoint writers while the writer lives
+  modbus_sources_.reset();
   events_.reset();
   writer_.reset();
   twins_.reset();

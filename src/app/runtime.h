@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "app/modbus_sources.h"
 #include "app/mqtt_commands.h"
 #include "app/mqtt_sources.h"
 #include "app/opcua_sources.h"
@@ -68,8 +69,8 @@ class Runtime {
   uint16_t mqtt_tls_port() const;                   // 0 when off
   const std::string& mqtt_tls_cert_file() const { return mqtt_tls_cert_file_; }  // what clients may trust
   const std::string& mqtt_tls_fingerprint() const { return mqtt_tls_fingerprint_; }  // SHA-256, "AB:CD:..."
-  // Starts the connectors of the config's sources (OPC UA: OpcUaSources; MQTT bridges:
-  // MqttSources). Start() calls it
+  // Starts the connectors of the config's sources (OPC UA: OpcUaSources; Modbus:
+  // ModbusSources; MQTT bridges: MqttSources). Start() calls it
   // before StartHttp(); Open() alone collects nothing and writes no setpoints.
   void StartSources();
   ~Runtime();  // stops the server first, then closes in reverse order
@@ -88,6 +89,7 @@ class Runtime {
   ingest::Writer* writer() const { return writer_.get(); }
   OpcUaSources* opcua_sources() const { return opcua_sources_.get(); }
   MqttSources* mqtt_sources() const { return mqtt_sources_.get(); }
+  ModbusSources* modbus_sources() const { return modbus_sources_.get(); }
   storage::Storage* storage() const { return storage_.get(); }
   const std::string& durability() const { return durability_; }
 
@@ -114,6 +116,8 @@ class Runtime {
   int model_listener_ = 0;
   std::unique_ptr<OpcUaSources> opcua_sources_;  // after the writer, stopped before it
   int sources_listener_ = 0;
+  std::unique_ptr<ModbusSources> modbus_sources_;  // after the writer, stopped before it
+  int modbus_listener_ = 0;
   std::unique_ptr<MqttSources> mqtt_sources_;  // stopped before the broker and the writer
   server::Services services_;
   std::unique_ptr<server::HttpServer> server_;

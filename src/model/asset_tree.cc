@@ -99,7 +99,10 @@ TagSpec Merge(const TagSpec& base, const TagSpec& own) {
     merged.source = own.source;
     merged.source_location = own.source_location;
   }
-  if (own.address) merged.address = own.address;
+  if (own.address) {
+    merged.address = own.address;
+    merged.address_location = own.address_location;
+  }
   return merged;
 }
 
@@ -167,6 +170,7 @@ std::optional<TagConfig> Finalize(const TagSpec& spec, const MapReader& owner, b
   tag.deadband = spec.deadband.value_or(0.0);
   tag.writable = spec.writable.value_or(false);
   tag.location = spec.location;
+  tag.address_location = spec.address ? spec.address_location : spec.location;
   return tag;
 }
 

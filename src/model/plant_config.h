@@ -64,6 +64,7 @@ struct TagConfig {
   std::optional<TagBinding> binding;
   std::string asset_type;           // the asset type this tag came from, empty if the asset's own
   ConfigLocation location;          // of the tag's definition (the machine's, when overridden)
+  ConfigLocation address_location;  // of binding.address where written (else `location`), for drivers' checks
 };
 
 enum class AssetLevel : uint8_t { kEnterprise, kSite, kArea, kLine, kCell, kMachine };
@@ -102,6 +103,11 @@ struct SourceOptions {
   // modbus
   int unit_id = 1;                       // 0..255
   bool word_swap = false;                // word_order: "big" (false) or "little" (true)
+  bool byte_swap = false;                // byte_order: "big" (false) or "little" (true, bytes swapped in every register)
+  int retries = 2;                       // 0..10: further attempts of a failed request
+  int max_registers = 125;               // 1..125: registers per read request (bits: 16x, up to 2000)
+  int max_gap = 0;                       // 0..100: unused registers a merged read may span
+  core::Duration backoff = 500 * core::kMillisecond;  // initial reconnect backoff, doubling to 30 s
   // opcua
   std::string security_policy = "None";  // None | Basic256Sha256
   std::string security_mode = "None";    // None | Sign | SignAndEncrypt (None iff policy None)

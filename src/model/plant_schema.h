@@ -37,6 +37,7 @@ struct TagSpec {
   std::optional<std::string> source;  // binding.source
   ConfigLocation source_location;
   std::optional<std::string> address;  // binding.address
+  ConfigLocation address_location;
   // Set by merging: which fields the machine's own tag overrode.
   bool type_overridden = false;
   bool range_overridden = false;

@@ -17,6 +17,7 @@ using Need = MapReader::Need;
 constexpr Need kRequired = MapReader::kRequired;
 
 constexpr core::Duration kDefaultPollInterval = core::kSecond;
+constexpr core::Duration kMaxModbusBackoff = 30 * core::kSecond;
 
 bool IsPolled(Protocol protocol) {
   return protocol == Protocol::kModbus || protocol == Protocol::kOpcUa || protocol == Protocol::kHttp;
@@ -139,10 +140,30 @@ void ParseOptions(MapReader& source, Protocol protocol, SourceConfig* out, Probl
   ConfigLocation where = source.ValueLocation("options");
   switch (protocol) {
     case Protocol::kModbus: {
-      MapReader reader(*node, where, what, {"unit_id", "word_order", "timeout"}, problems);
+      MapReader reader(*node, where, what,
+                       {"unit_id", "word_order", "byte_order", "timeout", "retries", "max_registers", "max_gap",
+                        "backoff"},
+                       problems);
       if (auto v = reader.Int("unit_id", 0, 255)) options.unit_id = static_cast<int>(*v);
       if (auto v = reader.OneOf("word_order", {"big", "little"})) options.word_swap = *v == 1;
-      if (auto v = reader.Duration("timeout")) options.timeout = *v;
+      if (auto v = reader.OneOf("byte_order", {"big", "little"})) options.byte_swap = *v == 1;
+      if (auto v = reader.Duration("timeout")) {
+        if (*v <= 0) {
+          reader.Problem("timeout", "\"timeout\" must be greater than zero");
+        } else {
+          options.timeout = *v;
+        }
+      }
+      if (auto v = reader.Int("retries", 0, 10)) options.retries = static_cast<int>(*v);
+      if (auto v = reader.Int("max_registers", 1, 125)) options.max_registers = static_cast<int>(*v);
+      if (auto v = reader.Int("max_gap", 0, 100)) options.max_gap = static_cast<int>(*v);
+      if (auto v = reader.Duration("backoff")) {
+        if (*v <= 0 || *v > kMaxModbusBackoff) {
+          reader.Problem("backoff", "\"backoff\" must be greater than zero and at most 30s");
+        } else {
+          options.backoff = *v;
+        }
+      }
       reader.Finish();
       break;
     }
@@ -314,6 +335,7 @@ std::optional<TagSpec> ParseTagSpec(const YAML::Node& node, ConfigLocation fallb
     spec.source = binding_reader.Name("source");
     spec.source_location = binding_reader.ValueLocation("source");
     spec.address = binding_reader.String("address");
+    spec.address_location = binding_reader.ValueLocation("address");
     binding_reader.Finish();
   }
   reader.Finish();

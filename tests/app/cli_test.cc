@@ -48,6 +48,21 @@ TEST(Cli, ConfigCheckReportsEachProblemWithFileLineAndColumn) {
   EXPECT_NE(r.output.find("3 problems"), std::string::npos) << r.output;
 }
 
+TEST(Cli, ConfigCheckReportsBadModbusAddressesWithFileLineAndColumn) {
+  const std::string file = std::string(SHOPFLOOR_SOURCE_DIR) + "/tests/app/data/modbus_problems.yaml";
+  CliRun r = Shopfloor("config check " + file);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("modbus_problems.yaml:18:64: acme/plant-1/hall/press tag \"far\": modbus address \"ir:70000\": "
+                          "register 70000 is beyond 65535"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("modbus_problems.yaml:23:30: acme/plant-1/hall/press tag \"speed\": modbus address "
+                          "\"ir:9:float32\": a writable tag needs a co or hr address (ir is read-only)"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("2 problems"), std::string::npos) << r.output;
+}
+
 TEST(Cli, ConfigCheckOnAMissingFileFails) {
   CliRun r = Shopfloor("config check /nonexistent/plant.yaml");
   EXPECT_NE(r.exit_code, 0);

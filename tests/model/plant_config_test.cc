@@ -352,10 +352,54 @@ enterprise: {name: acme, sites: []}
           "http[s]://HOST[:PORT][/PATH]",
           "t.yaml:7:43: source \"f\": \"endpoint\" \"h:99999\" is not valid: the port must be a number from 0 to 65535",
           "t.yaml:7:73: source \"f\" options: \"unit_id\" must be an integer from 0 to 255 (got \"300\")",
-          "t.yaml:7:78: source \"f\" options: unknown key \"speed\" (allowed: unit_id, word_order, timeout)",
+          "t.yaml:7:78: source \"f\" options: unknown key \"speed\" (allowed: unit_id, word_order, byte_order, "
+          "timeout, retries, max_registers, max_gap, backoff)",
           "t.yaml:8:25: source \"g\": \"protocol\" must be one of modbus, opcua, mqtt, sparkplug, http (got "
           "\"profinet\")",
           "t.yaml:9:12: source \"a\": duplicate source name (first at line 2)"));
+}
+
+TEST(PlantConfig, ModbusOptions) {
+  PlantConfig config = ParseOk(R"(
+sources:
+  - name: plc
+    protocol: modbus
+    endpoint: "h:502"
+    options: {unit_id: 7, word_order: little, byte_order: little, timeout: 250ms, retries: 0, max_registers: 60,
+              max_gap: 4, backoff: 2s}
+  - {name: plain, protocol: modbus, endpoint: "h:502"}
+enterprise: {name: acme, sites: []}
+)");
+  const SourceOptions& o = config.sources[0].options;
+  EXPECT_EQ(o.unit_id, 7);
+  EXPECT_TRUE(o.word_swap);
+  EXPECT_TRUE(o.byte_swap);
+  EXPECT_EQ(o.timeout, 250 * core::kMillisecond);
+  EXPECT_EQ(o.retries, 0);
+  EXPECT_EQ(o.max_registers, 60);
+  EXPECT_EQ(o.max_gap, 4);
+  EXPECT_EQ(o.backoff, 2 * core::kSecond);
+  const SourceOptions& d = config.sources[1].options;
+  EXPECT_FALSE(d.byte_swap);
+  EXPECT_EQ(d.retries, 2);
+  EXPECT_EQ(d.max_registers, 125);
+  EXPECT_EQ(d.max_gap, 0);
+  EXPECT_EQ(d.backoff, 500 * core::kMillisecond);
+  EXPECT_EQ(d.timeout, 5 * core::kSecond);
+
+  auto problems = ProblemsOf(R"(
+sources:
+  - {name: a, protocol: modbus, endpoint: "h:1", options: {retries: 11, max_registers: 126, max_gap: 101}}
+  - {name: b, protocol: modbus, endpoint: "h:1", options: {backoff: 31s, byte_order: middle, timeout: 0}}
+enterprise: {name: acme, sites: []}
+)");
+  EXPECT_THAT(problems,
+              ElementsAre(HasSubstr("\"retries\" must be an integer from 0 to 10 (got \"11\")"),
+                          HasSubstr("\"max_registers\" must be an integer from 1 to 125 (got \"126\")"),
+                          HasSubstr("\"max_gap\" must be an integer from 0 to 100 (got \"101\")"),
+                          HasSubstr("\"backoff\" must be greater than zero and at most 30s"),
+                          HasSubstr("\"byte_order\" must be one of big, little"),
+                          HasSubstr("\"timeout\" must be greater than zero")));
 }
 
 TEST(PlantConfig, AcceptanceThreeProblemsInOneFile) {
