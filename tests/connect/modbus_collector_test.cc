@@ -142,6 +142,26 @@ TEST_F(ModbusCollectorTest, DecodesEveryDataType) {
   EXPECT_FALSE(collector->connected());
 }
 
+TEST_F(ModbusCollectorTest, NaNInAFloatRegisterIsABadSensorNotANumber) {
+  Put(peer_, "ir:0:float32", core::Value(std::nan("")));
+  Put(peer_, "ir:2:float32", core::Value(20.5));
+  auto collector = Make(Source(peer_), {{"nan", "ir:0:float32", V::kDouble}, {"ok", "ir:2:float32", V::kDouble}});
+  ASSERT_NE(collector, nullptr);
+  collector->Start();
+  ASSERT_TRUE(WaitUntil(10, [&] { return collector->stats().polls >= 3; })) << collector->stats().last_error;
+  Put(peer_, "ir:0:float32", core::Value(21.0));  // the sensor is back
+  const uint64_t polls = collector->stats().polls;
+  ASSERT_TRUE(WaitUntil(10, [&] { return collector->stats().polls >= polls + 2; }));
+  collector->Stop();
+  auto samples = db_.Samples("nan");
+  ASSERT_GE(samples.size(), 2u);
+  EXPECT_EQ(samples.front().quality, core::Quality::BadSensorFailure());
+  EXPECT_EQ(samples.front().value.as_double(), 0.0);
+  EXPECT_EQ(samples[1].quality, core::Quality::Good()) << "one bad sample per outage, then the new value";
+  EXPECT_EQ(samples[1].value.as_double(), 21.0);
+  EXPECT_TRUE(Last("ok")->quality.good());
+}
+
 TEST_F(ModbusCollectorTest, AdjacentRegistersAreReadInOneRequest) {
   std::vector<CollectorTag> tags;
   for (int i = 0; i < 20; ++i) {

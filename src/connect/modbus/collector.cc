@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "connect/modbus/link.h"
+#include "core/log.h"
 #include "ingest/writer.h"
 #include "storage/storage.h"
 
@@ -208,6 +209,12 @@ void Collector::Run() {
       // Late by at least a whole interval: skip the missed polls instead of bursting.
       const int64_t missed = (now - due[next]) / interval + 1;
       Count(&CollectorStats::overruns, static_cast<uint64_t>(missed));
+      if (now - last_overrun_log_ >= core::kMinute || last_overrun_log_ == 0) {
+        last_overrun_log_ = now;
+        SF_LOG(warn, "modbus.falling_behind", "series={} interval_ms={} missed_polls={} hint=\"the device or this "
+               "machine cannot keep up with the poll interval; polls are skipped, not queued\"",
+               tags_.empty() ? std::string() : tags_.front().tag.series_key, interval / core::kMillisecond, missed);
+      }
       due[next] += missed * interval;
     }
   }
@@ -331,6 +338,12 @@ void Collector::Decode(const ReadRequest& request, const std::vector<uint16_t>& 
       if (!(b.stored && b.quality == kBadTypeMismatch)) Error(value.status().WithPrefix(b.tag.series_key));
       std::vector<size_t> one{index};
       MarkBad(one, kBadTypeMismatch, ts, batch);
+      continue;
+    }
+    if (value->is_double() && std::isnan(value->as_double())) {
+      // Devices report a failed sensor as NaN in a float register: bad, never a number.
+      std::vector<size_t> one{index};
+      MarkBad(one, core::Quality::BadSensorFailure(), ts, batch);
       continue;
     }
     if (b.stored && b.quality.good() && b.tag.deadband > 0 && ts - b.stored_at < options_.deadband_heartbeat) {

@@ -182,6 +182,7 @@ class Collector {
   core::Clock* const clock_;
   const CollectorOptions options_;
   std::unique_ptr<Link> link_;  // run thread only
+  int64_t last_overrun_log_ = 0;  // Clock::Steady() of the last modbus.falling_behind; run thread only
   std::atomic<bool> stop_{false};
   std::atomic<bool> connected_{false};
   std::atomic<bool> running_{false};
