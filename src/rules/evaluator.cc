@@ -161,7 +161,7 @@ Val Evaluator::State::Eval(int index) {
   if (node.op == Op::kGood || node.op == Op::kStale) {
     const InputState& in = inputs[node.input];
     if (node.op == Op::kGood) return Truth(in.has && in.last.quality.good());
-    return Truth(!in.has || now - in.last.ts >= node.duration);
+    return Truth(!in.has || in.last.ts <= now - node.duration);  // no overflow on odd stamps
   }
 
   // Every operand is evaluated (see the file comment).
@@ -235,7 +235,9 @@ Val Evaluator::State::EvalWindow(const Node& node) {
     case Op::kWinDelta: return Finite(w.last() - w.first());
     case Op::kWinRate: {
       if (w.last_ts() == w.first_ts()) return kUnknown;
-      const double seconds = static_cast<double>(w.last_ts() - w.first_ts()) / core::kSecond;
+      core::Duration span = 0;  // exact in ns (doubles of epoch ns would round to 256 ns)
+      if (__builtin_sub_overflow(w.last_ts(), w.first_ts(), &span)) return kUnknown;
+      const double seconds = static_cast<double>(span) / core::kSecond;
       return Finite((w.last() - w.first()) / seconds);
     }
     default: return kUnknown;
@@ -258,7 +260,7 @@ Val Evaluator::State::EvalTemporal(const Node& node) {
           t.active = true;
           t.since = now;
         }
-        return Truth(now - t.since >= node.duration);
+        return Truth(t.since <= now - node.duration);
       }
       t.active = false;  // false or unknown interrupts the hold
       return a.known ? Truth(false) : kUnknown;
@@ -272,7 +274,7 @@ Val Evaluator::State::EvalTemporal(const Node& node) {
         t.falling = true;
         t.since = now;
       }
-      if (t.active && now - t.since < node.duration) return Truth(true);  // true either way
+      if (t.active && now - node.duration < t.since) return Truth(true);  // true either way
       t.active = false;
       return a.known ? Truth(false) : kUnknown;
     }

@@ -92,7 +92,8 @@ struct EvaluatorOptions {
   // At most this many samples per (tag, window) buffer, and this many true intervals per
   // time_in_state. When a buffer is full its oldest sample is dropped and the function
   // reports unknown until that sample would have left the window anyway: never a wrong
-  // answer, at worst no answer. Memory per buffer is at most about 48 bytes per sample.
+  // answer, at worst no answer. Memory per buffer is at most 72 bytes per sample (24 in
+  // the buffer, 24 in each of the min and max deques when the expression uses them).
   size_t max_window_samples = 10'000;
 };
 
@@ -113,8 +114,9 @@ class Evaluator {
 
   const Expression& expression() const { return expression_; }
 
-  // Feeds a sample of input `input` (an index into expression().inputs()); O(1) amortized.
-  // A sample older than the input's latest is dropped (counted in stats().out_of_order).
+  // Feeds a sample of input `input` (an index into expression().inputs(); others are
+  // ignored); O(1) amortized. A sample older than the input's latest is dropped (counted
+  // in stats().out_of_order).
   void OnSample(size_t input, const core::Sample& sample);
   // Same by series key; false (and nothing changes) when the expression does not read it.
   bool OnSample(std::string_view series_key, const core::Sample& sample);
