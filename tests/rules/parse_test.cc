@@ -21,15 +21,16 @@ std::string Canon(std::string_view text) {
 std::string ErrorOf(std::string_view text, const Resolver& resolver = {}) {
   auto expr = Compile(text, kBase, resolver);
   if (expr.ok()) return "compiled: " + expr->ToString();
-  EXPECT_TRUE(expr.status().IsInvalidArgument());
-  const auto& ctx = expr.status().context();
+  const core::Status status = expr.status();  // a copy: context() refers into it
+  EXPECT_TRUE(status.IsInvalidArgument());
+  const auto& ctx = status.context();
   EXPECT_TRUE(ctx.line && ctx.column);
   // The message starts with the same position as the context.
   if (ctx.line && ctx.column) {
-    EXPECT_EQ(expr.status().message().rfind(std::to_string(*ctx.line) + ":" + std::to_string(*ctx.column) + ": ", 0), 0u)
-        << expr.status().message();
+    EXPECT_EQ(status.message().rfind(std::to_string(*ctx.line) + ":" + std::to_string(*ctx.column) + ": ", 0), 0u)
+        << status.message();
   }
-  return expr.status().message();
+  return status.message();
 }
 
 TEST(ParseTest, PrecedenceIsCLike) {
