@@ -2,7 +2,12 @@
 // change, deviation, discrete and expression alarms, and definition validation.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <map>
+#include <sstream>
+
+#include "core/env.h"
+#include "model/plant_config.h"
 
 #include "alarm_test_util.h"
 
@@ -327,6 +332,54 @@ TEST(AlarmDefinitionTest, ExpressionsAndTagsAreCheckedAgainstTheModel) {
   d.condition = DiscreteCondition{"manual"};
   EXPECT_EQ(set.Add(d).message(), "alarm 'typo': unknown tag 'demo-works/stuttgart/utilities/compressor-1/mode'");
   EXPECT_EQ(set.size(), 0u);
+}
+
+// The examples of docs/alarms.md, as definitions against the demo plant's model.
+TEST(AlarmDefinitionTest, DocumentedDemoAlarmsCompileAgainstTheDemoModel) {
+  std::vector<core::Status> problems;
+  auto config = model::LoadPlantConfigFile(core::Env::Posix(),
+                                           std::string(SHOPFLOOR_SOURCE_DIR) + "/config/demo-works.yaml", &problems);
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  std::map<std::string, core::ValueType, std::less<>> types;
+  for (const model::SeriesTag& series : model::ListSeries(*config)) types[series.series_key] = series.tag->type;
+  AlarmSetOptions options;
+  options.resolver = [&](std::string_view key) -> std::optional<core::ValueType> {
+    auto it = types.find(key);
+    return it == types.end() ? std::nullopt : std::optional(it->second);
+  };
+  std::ifstream file(std::string(SHOPFLOOR_SOURCE_DIR) + "/docs/alarms.md");
+  std::stringstream doc;
+  doc << file.rdbuf();
+  const std::string pasteuriser = "demo-works/stuttgart/bottling/bottling-line/pasteuriser";
+  auto make = [](std::string id, std::string asset, std::string tag, AlarmCondition condition) {
+    AlarmDefinition d;
+    d.id = std::move(id);
+    d.asset = std::move(asset);
+    d.tag = std::move(tag);
+    d.condition = std::move(condition);
+    return d;
+  };
+  std::vector<AlarmDefinition> defs = {
+      make("compressor-1.pressure.hihi", kCompressor, "discharge_pressure", LimitCondition{LimitType::kHiHi, 10.5, 0.2}),
+      make("compressor-1.pressure.hi", kCompressor, "discharge_pressure", LimitCondition{LimitType::kHi, 9.5, 0.2}),
+      make("compressor-1.pressure.dev", kCompressor, "discharge_pressure", DeviationCondition{"pressure_setpoint", 0.8, 0.2}),
+      make("compressor-1.pressure.drop", kCompressor, "discharge_pressure",
+           RateOfChangeCondition{0.05, core::kMinute, RateDirection::kFalling, 0}),
+      make("compressor-1.aborted", kCompressor, "state", DiscreteCondition{int64_t{9}}),
+      make("compressor-1.bearing", kCompressor, "", ExpressionCondition{"hysteresis(avg($vibration_rms, 5m), 4.0, 4.5)"}),
+      make("pasteuriser.zone3.lo", pasteuriser, "zone3_temperature", LimitCondition{LimitType::kLo, 70, 0.5}),
+      make("pasteuriser.zones.spread", pasteuriser, "",
+           ExpressionCondition{"max(abs($zone1_temperature - $zone2_temperature), abs($zone2_temperature - "
+                               "$zone3_temperature)) > 5"}),
+  };
+  defs[1].suppression = defs[2].suppression = defs[6].suppression = "$state != 6";
+  AlarmSet set(options);
+  for (const AlarmDefinition& d : defs) {
+    EXPECT_NE(doc.str().find("id " + d.id + " "), std::string::npos) << "not in docs/alarms.md: " << d.id;
+    EXPECT_TRUE(set.Add(d).ok()) << d.id << ": " << set.Add(d).ToString();
+  }
+  EXPECT_NE(doc.str().find("hysteresis(avg($vibration_rms, 5m), 4.0, 4.5)"), std::string::npos);
+  EXPECT_NE(doc.str().find("suppression \"$state != 6\""), std::string::npos);
 }
 
 }  // namespace
