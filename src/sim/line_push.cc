@@ -28,8 +28,9 @@ bool WaitFd(int fd, short events) {
 
 }  // namespace
 
-LinePush::LinePush(std::string host, uint16_t port, std::string token, size_t max_queue)
-    : host_(std::move(host)), port_(port), token_(std::move(token)), max_queue_(std::max<size_t>(max_queue, 1)) {
+LinePush::LinePush(std::string host, uint16_t port, std::string token, size_t max_queue, size_t max_queue_bytes)
+    : host_(std::move(host)), port_(port), token_(std::move(token)), max_queue_(std::max<size_t>(max_queue, 1)),
+      max_queue_bytes_(max_queue_bytes) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -47,10 +48,16 @@ void LinePush::Stop() {
 void LinePush::Send(std::string body) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (queue_.size() >= max_queue_) {
-      queue_.pop_front();
+    // The front may be in flight (busy_); it stays until its POST ends.
+    const size_t keep = busy_ ? 1 : 0;
+    while (queue_.size() > keep &&
+           (queue_.size() >= max_queue_ || stats_.queued_bytes + body.size() > max_queue_bytes_)) {
+      auto oldest = queue_.begin() + static_cast<std::ptrdiff_t>(keep);
+      stats_.queued_bytes -= oldest->size();
+      queue_.erase(oldest);
       ++stats_.dropped;
     }
+    stats_.queued_bytes += body.size();
     queue_.push_back(std::move(body));
   }
   cv_.notify_all();
@@ -80,7 +87,10 @@ void LinePush::Run() {
     lock.lock();
     busy_ = false;
     if (status / 100 == 2 || (status / 100 == 4 && status != 408 && status != 429)) {
-      if (!queue_.empty() && queue_.front() == body) queue_.pop_front();
+      if (!queue_.empty()) {  // the front is the body just posted: Send never drops it while busy_
+        stats_.queued_bytes -= queue_.front().size();
+        queue_.pop_front();
+      }
       if (status / 100 == 2) {
         ++stats_.posted;
       } else {

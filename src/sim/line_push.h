@@ -2,7 +2,8 @@
 // /write?precision=ns with a bearer token), as a plant gateway would: the simulator's
 // vibration waveform bursts and its ground truth go this way.
 //
-// Bodies are queued (bounded: when full the oldest is dropped and counted) and sent by one
+// Bodies are queued (bounded by count and by bytes, 32 MiB by default: when full the oldest
+// are dropped and counted, so an unreachable Shopfloor never grows memory) and sent by one
 // thread; a failed POST (connection refused, 5xx) is retried with backoff (200 ms doubling
 // to 5 s) until it succeeds or Stop(); a 4xx is logged and dropped (the body is wrong and
 // would be refused again).
@@ -25,12 +26,14 @@ struct LinePushStats {
   uint64_t refused = 0;   // 4xx
   uint64_t dropped = 0;   // queue overflow
   uint64_t retries = 0;
+  size_t queued_bytes = 0;
   std::string last_error;
 };
 
 class LinePush {
  public:
-  LinePush(std::string host, uint16_t port, std::string token, size_t max_queue = 256);
+  LinePush(std::string host, uint16_t port, std::string token, size_t max_queue = 256,
+           size_t max_queue_bytes = 32u << 20);
   ~LinePush();  // Stop()
   LinePush(const LinePush&) = delete;
   LinePush& operator=(const LinePush&) = delete;
@@ -52,6 +55,7 @@ class LinePush {
   const uint16_t port_;
   const std::string token_;
   const size_t max_queue_;
+  const size_t max_queue_bytes_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::string> queue_;  // GUARDED_BY(mu_)
