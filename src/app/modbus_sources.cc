@@ -16,7 +16,6 @@ namespace modbus = connect::modbus;
 
 namespace {
 
-constexpr core::Duration kRestartSlice = 20 * core::kMillisecond;
 
 bool SameTags(const std::vector<modbus::CollectorTag>& a, const std::vector<modbus::CollectorTag>& b) {
   if (a.size() != b.size()) return false;
@@ -71,7 +70,8 @@ core::Result<std::unique_ptr<ModbusSources>> ModbusSources::Create(const model::
 
 ModbusSources::ModbusSources(model::AssetStore* assets, ingest::Writer* writer, ingest::Bus* bus,
                              auth::AuditLog* audit, core::Clock* clock, ModbusSourcesOptions options)
-    : assets_(assets), writer_(writer), bus_(bus), audit_(audit), clock_(clock), options_(options) {}
+    : assets_(assets), writer_(writer), bus_(bus), audit_(audit), clock_(clock), options_(options),
+      restarts_(clock, options_.restart_debounce, [this] { ApplyModel(); }) {}
 
 ModbusSources::~ModbusSources() { Stop(); }
 
@@ -172,7 +172,7 @@ void ModbusSources::Start() {
     Source* s = source.get();
     source->setpoint_thread = std::thread([this, s] { SetpointLoop(s); });
   }
-  restart_thread_ = std::thread([this] { RestartLoop(); });
+  restarts_.Start();
 }
 
 void ModbusSources::Stop() {
@@ -182,7 +182,7 @@ void ModbusSources::Stop() {
     stopping_ = true;
   }
   cv_.notify_all();
-  if (restart_thread_.joinable()) restart_thread_.join();
+  restarts_.Stop();
   for (auto& source : sources_) {
     if (source->setpoint_thread.joinable()) source->setpoint_thread.join();
   }
@@ -201,33 +201,7 @@ void ModbusSources::Stop() {
   }
 }
 
-void ModbusSources::OnModelChanged() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    dirty_ = true;
-    dirty_at_ = clock_->Steady();
-  }
-  cv_.notify_all();
-}
-
-void ModbusSources::RestartLoop() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!stopping_) {
-    if (!dirty_) {
-      cv_.wait(lock);
-      continue;
-    }
-    // Debounced on the Clock's steady time, woken every 20 ms of real time (see OpcUaSources).
-    if (clock_->Steady() - dirty_at_ < options_.restart_debounce) {
-      cv_.wait_for(lock, std::chrono::nanoseconds(kRestartSlice));
-      continue;
-    }
-    dirty_ = false;
-    lock.unlock();
-    ApplyModel();
-    lock.lock();
-  }
-}
+void ModbusSources::OnModelChanged() { restarts_.Poke(); }
 
 void ModbusSources::ApplyModel() {
   for (auto& source : sources_) {

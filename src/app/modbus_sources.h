@@ -34,6 +34,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/debouncer.h"
 #include "auth/audit.h"
 #include "connect/modbus/collector.h"
 #include "core/metrics.h"
@@ -84,7 +85,6 @@ class ModbusSources {
   // bindings are described in *problems.
   std::vector<connect::modbus::CollectorTag> BoundTags(const std::string& source, std::string* problems) const;
   void StartCollector(Source* source);  // REQUIRES: mu_ held
-  void RestartLoop();
   void ApplyModel();
   connect::modbus::CollectorStats StatsOf(const Source& source) const;  // REQUIRES: mu_ held
   server::SourceStatus StatusOf(const Source& source) const;            // REQUIRES: mu_ held
@@ -104,12 +104,10 @@ class ModbusSources {
   std::vector<std::unique_ptr<Source>> sources_;  // fixed after Create
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;  // restart thread and setpoint threads
+  std::condition_variable cv_;  // setpoint threads
   bool started_ = false;        // GUARDED_BY(mu_)
   bool stopping_ = false;       // GUARDED_BY(mu_)
-  bool dirty_ = false;          // GUARDED_BY(mu_)
-  int64_t dirty_at_ = 0;        // GUARDED_BY(mu_), Clock::Steady()
-  std::thread restart_thread_;
+  Debouncer restarts_;  // runs ApplyModel() once the model has been quiet for restart_debounce
 };
 
 }  // namespace shopfloor::app

@@ -16,7 +16,6 @@ namespace opcua = connect::opcua;
 
 namespace {
 
-constexpr core::Duration kRestartSlice = 20 * core::kMillisecond;
 
 bool SameTags(const std::vector<opcua::CollectorTag>& a, const std::vector<opcua::CollectorTag>& b) {
   if (a.size() != b.size()) return false;
@@ -82,7 +81,8 @@ core::Result<std::unique_ptr<OpcUaSources>> OpcUaSources::Create(const model::Pl
 
 OpcUaSources::OpcUaSources(model::AssetStore* assets, ingest::Writer* writer, ingest::Bus* bus, auth::AuditLog* audit,
                            core::Clock* clock, OpcUaSourcesOptions options)
-    : assets_(assets), writer_(writer), bus_(bus), audit_(audit), clock_(clock), options_(std::move(options)) {}
+    : assets_(assets), writer_(writer), bus_(bus), audit_(audit), clock_(clock), options_(std::move(options)),
+      restarts_(clock, options_.restart_debounce, [this] { ApplyModel(); }) {}
 
 OpcUaSources::~OpcUaSources() { Stop(); }
 
@@ -165,7 +165,7 @@ void OpcUaSources::Start() {
     Source* s = source.get();
     source->setpoint_thread = std::thread([this, s] { SetpointLoop(s); });
   }
-  restart_thread_ = std::thread([this] { RestartLoop(); });
+  restarts_.Start();
 }
 
 void OpcUaSources::Stop() {
@@ -175,7 +175,7 @@ void OpcUaSources::Stop() {
     stopping_ = true;
   }
   cv_.notify_all();
-  if (restart_thread_.joinable()) restart_thread_.join();
+  restarts_.Stop();
   for (auto& source : sources_) {
     if (source->setpoint_thread.joinable()) source->setpoint_thread.join();
   }
@@ -196,35 +196,7 @@ void OpcUaSources::Stop() {
   }
 }
 
-void OpcUaSources::OnModelChanged() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    dirty_ = true;
-    dirty_at_ = clock_->Steady();
-  }
-  cv_.notify_all();
-}
-
-void OpcUaSources::RestartLoop() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!stopping_) {
-    if (!dirty_) {
-      cv_.wait(lock);
-      continue;
-    }
-    // Debounce on the Clock's steady time, waking every 20 ms of real time: a condition
-    // variable rather than Clock::SleepFor, so that Stop() is never stuck behind a SimClock
-    // nobody advances.
-    if (clock_->Steady() - dirty_at_ < options_.restart_debounce) {
-      cv_.wait_for(lock, std::chrono::nanoseconds(kRestartSlice));
-      continue;
-    }
-    dirty_ = false;
-    lock.unlock();
-    ApplyModel();
-    lock.lock();
-  }
-}
+void OpcUaSources::OnModelChanged() { restarts_.Poke(); }
 
 void OpcUaSources::ApplyModel() {
   for (auto& source : sources_) {

@@ -45,6 +45,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/debouncer.h"
 #include "auth/audit.h"
 #include "connect/opcua/collector.h"
 #include "core/metrics.h"
@@ -100,7 +101,6 @@ class OpcUaSources {
   // bindings (a bad NodeId) are described in *problems.
   std::vector<connect::opcua::CollectorTag> BoundTags(const std::string& source, std::string* problems) const;
   void StartCollector(Source* source);  // REQUIRES: mu_ held
-  void RestartLoop();
   void ApplyModel();
   server::SourceStatus StatusOf(const Source& source) const;  // REQUIRES: mu_ held
   server::SourceStatus StatusAt(size_t index) const;
@@ -119,12 +119,10 @@ class OpcUaSources {
   std::vector<std::unique_ptr<Source>> sources_;  // fixed after Create
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;  // restart thread and setpoint threads
+  std::condition_variable cv_;  // setpoint threads
   bool started_ = false;        // GUARDED_BY(mu_)
   bool stopping_ = false;       // GUARDED_BY(mu_)
-  bool dirty_ = false;          // GUARDED_BY(mu_)
-  int64_t dirty_at_ = 0;        // GUARDED_BY(mu_), Clock::Steady()
-  std::thread restart_thread_;
+  Debouncer restarts_;  // runs ApplyModel() once the model has been quiet for restart_debounce
 };
 
 }  // namespace shopfloor::app
